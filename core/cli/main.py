@@ -1,0 +1,54 @@
+"""Entry point: builds the argument parser from the command modules and turns user errors into exit code 2.
+
+Each command module has ``register(subparsers)``, which adds its sub-parser and sets ``handler`` (a function
+of the parsed arguments returning an exit code).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from ..errors import UserError
+from . import console
+
+# Command modules, in the order `synctrack --help` lists them.
+COMMANDS: tuple[str, ...] = (
+    "synctrack.cli.demo",
+    "synctrack.cli.list_parts",
+    "synctrack.cli.recipe",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .. import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="synctrack",
+        description="Multi-track music generation with diffusion models (SyncTrack, MSDM, MSG-LD).",
+    )
+    parser.add_argument("--version", action="version", version=f"synctrack {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module_name in COMMANDS:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    console.install_warning_printer()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except UserError as error:
+        console.error(str(error))
+        return error.exit_code
+    except KeyboardInterrupt:
+        console.error("interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

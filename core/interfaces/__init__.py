@@ -1,0 +1,46 @@
+"""The contract of each registry kind.
+
+Each interface is a base class carrying ``registry_kind``; a factory parameter annotated with an interface
+(``conditioner: Conditioner``) takes a recipe node of that kind, and one annotated ``PartSpec[Mixer]`` takes
+a node the host builds later, as often as it needs, adding its ``runtime_args``. Parts of a kind subclass its
+interface so that contract tests can check what they built.
+"""
+
+from .data import Dataset
+from .evaluation import BeatTracker, Embedder, Metric
+from .model import Block, Conditioner, Denoiser, Encoder, Mixer, Vocoder
+from .process import Diffusion, Sampler
+
+INTERFACES = {
+    cls.registry_kind: cls
+    for cls in (
+        Encoder,
+        Denoiser,
+        Block,
+        Mixer,
+        Conditioner,
+        Vocoder,
+        Diffusion,
+        Sampler,
+        Dataset,
+        BeatTracker,
+        Embedder,
+        Metric,
+    )
+}
+
+__all__ = [
+    "INTERFACES",
+    "BeatTracker",
+    "Block",
+    "Conditioner",
+    "Dataset",
+    "Denoiser",
+    "Diffusion",
+    "Embedder",
+    "Encoder",
+    "Metric",
+    "Mixer",
+    "Sampler",
+    "Vocoder",
+]

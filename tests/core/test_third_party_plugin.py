@@ -1,0 +1,118 @@
+"""A third-party plugin package, taken verbatim from docs/writing-a-plugin.md, installed with pip.
+
+A second package that raises on import is installed beside it: the first keeps working, the second is
+named in the warning, and strict mode makes it fatal.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+FILE_BLOCK = re.compile(r"<!-- file: (?P<path>[^ ]+) -->\n```[a-z]*\n(?P<body>.*?)```", re.S)
+
+BROKEN_PYPROJECT = """\
+[build-system]
+requires = ["setuptools>=68"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "synctrack-broken"
+version = "0.1.0"
+
+[project.entry-points.synctrack]
+broken = "synctrack_broken"
+"""
+
+
+def doc_files() -> dict[str, str]:
+    text = (REPO / "docs" / "writing-a-plugin.md").read_text()
+    return {match["path"]: match["body"] for match in FILE_BLOCK.finditer(text)}
+
+
+def pip_install_into(site: Path, package: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation", "--target", str(site), str(package)],
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """A folder with both packages installed by pip; put it on PYTHONPATH to use them."""
+    root = tmp_path_factory.mktemp("plugins")
+    for relative, body in doc_files().items():
+        target = root / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(body)
+    broken = root / "synctrack-broken"
+    (broken / "synctrack_broken").mkdir(parents=True)
+    (broken / "pyproject.toml").write_text(BROKEN_PYPROJECT)
+    (broken / "synctrack_broken" / "__init__.py").write_text("raise ImportError('this plugin is broken on purpose')\n")
+    site = root / "site"
+    pip_install_into(site, root / "synctrack-trackmean")
+    pip_install_into(site, broken)
+    return site
+
+
+def test_the_doc_gives_a_complete_package():
+    files = doc_files()
+    assert {"synctrack-trackmean/pyproject.toml", "synctrack-trackmean/src/synctrack_trackmean/__init__.py"} <= set(files)
+
+
+@pytest.mark.synctrack_plugin_install
+def test_installed_plugin_is_listed_and_the_broken_one_is_named(site, cli):
+    result = cli("list", "mixer", env={"PYTHONPATH": str(site)})
+    assert result.returncode == 0, result.stderr
+    row = next(line for line in result.stdout.splitlines() if "track_mean" in line)
+    assert "trackmean" in row.split("track_mean", 1)[1]
+    assert "plugin 'broken' (synctrack-broken) failed to import" in result.stderr
+    assert "this plugin is broken on purpose" in result.stderr
+
+
+@pytest.mark.synctrack_plugin_install
+def test_strict_mode_makes_the_broken_plugin_fatal(site, cli):
+    result = cli("list", "mixer", env={"PYTHONPATH": str(site), "SYNCTRACK_STRICT_PLUGINS": "1"})
+    assert result.returncode == 2
+    assert "plugin 'broken' (synctrack-broken) failed to import" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.synctrack_plugin_install
+def test_disabling_the_broken_plugin_silences_it(site, cli):
+    result = cli("list", "mixer", env={"PYTHONPATH": str(site), "SYNCTRACK_DISABLE_PLUGINS": "broken"})
+    assert result.returncode == 0 and "broken" not in result.stderr and "track_mean" in result.stdout
+
+
+@pytest.mark.synctrack_plugin_install
+def test_the_plugin_mixer_is_usable_from_a_recipe_node(site, tmp_path):
+    """Built from a recipe node by the same machinery the U-Net uses, and it behaves as a mixer must."""
+    script = """
+import torch, yaml, warnings
+warnings.simplefilter("ignore")
+from synctrack import get_registry
+from synctrack.interfaces import Mixer
+from synctrack.recipe import PartSpec, build
+node = yaml.safe_load("{type: track_mean, zero_init: false}")
+spec = build(node, PartSpec[Mixer], get_registry())
+mixer = spec(dim=8)
+tokens = torch.randn(2, 3, 5, 8)
+mask = torch.tensor([[True, True, False], [True, True, True]])
+update = mixer(tokens, (5, 1), mask)
+changed = tokens.clone(); changed[0, 2] += 100.0          # a masked track
+other = tokens.clone(); other[1] += 1.0                   # another song
+print(torch.equal(mixer(changed, (5, 1), mask)[0], update[0]),
+      torch.equal(mixer(other, (5, 1), mask)[0], update[0]),
+      bool(update[0, 2].abs().max() == 0), bool(update[0, 0].abs().max() > 0))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", script], env={"PYTHONPATH": str(site), "PATH": "/usr/bin"}, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True", "True", "True"]
