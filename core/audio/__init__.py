@@ -1,5 +1,15 @@
-"""Audio input and output (soundfile) and resampling (torchaudio)."""
+"""Audio input and output (soundfile), resampling (torchaudio) and the log-mel front end."""
 
 from .io import AudioError, load_audio, save_audio, write_song
+from .mel import MelConfig, MelConfigError, MelSpectrogram, mel_filterbank
 
-__all__ = ["AudioError", "load_audio", "save_audio", "write_song"]
+__all__ = [
+    "AudioError",
+    "MelConfig",
+    "MelConfigError",
+    "MelSpectrogram",
+    "load_audio",
+    "mel_filterbank",
+    "save_audio",
+    "write_song",
+]
