@@ -21,7 +21,9 @@ log-mel values.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import torch
 import torchaudio
@@ -77,6 +79,17 @@ class MelConfig:
         if problems:
             raise MelConfigError("mel settings: " + "; ".join(problems))
 
+    @classmethod
+    def of(cls, value: MelConfig | Mapping[str, Any] | None) -> MelConfig:
+        """``value`` as a MelConfig: a MelConfig, a mapping of its fields (as Python callers may pass), or None."""
+        if value is None:
+            return cls()
+        if isinstance(value, Mapping):
+            return cls(**value)
+        if not isinstance(value, cls):
+            raise TypeError(f"expected a MelConfig or a mapping of its fields, got {value!r}")
+        return value
+
     @property
     def top_frequency(self) -> float:
         """``f_max``, with ``None`` resolved to the Nyquist frequency."""
@@ -120,7 +133,7 @@ class MelSpectrogram(nn.Module):
 
     def __init__(self, config: MelConfig | None = None) -> None:
         super().__init__()
-        self.config = config if config is not None else MelConfig()
+        self.config = MelConfig.of(config)
         self.register_buffer("window", torch.hann_window(self.config.win_length), persistent=False)
         self.register_buffer("filterbank", mel_filterbank(self.config), persistent=False)
 

@@ -25,6 +25,7 @@ class MelEncoder(Encoder):
 
     def __init__(self, mel: MelConfig = MelConfig(), frame_multiple: int = 1, scale_factor: float = 1.0) -> None:
         super().__init__()
+        mel = MelConfig.of(mel)
         self.front_end = MelSpectrogram(mel)
         self.mel_config = mel
         self.sample_rate = mel.sample_rate

@@ -58,6 +58,7 @@ class MelVAE(Encoder):
         discriminator_layers: int = 3,
     ) -> None:
         super().__init__()
+        mel = MelConfig.of(mel)
         factor = 2 ** (len(channel_multipliers) - 1)
         problems = []
         if not channel_multipliers:

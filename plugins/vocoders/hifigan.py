@@ -21,6 +21,7 @@ as ``parametrizations.weight.original0/1``, or already removed (see :mod:`.weigh
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import torch
@@ -143,6 +144,9 @@ class HifiGanVocoder(Vocoder):
         training: HifiGanTraining = HifiGanTraining(),
     ) -> None:
         super().__init__()
+        mel = MelConfig.of(mel)
+        if isinstance(training, Mapping):
+            training = HifiGanTraining(**training)
         problems = []
         if len(upsample_rates) != len(upsample_kernel_sizes):
             problems.append(f"upsample_rates {upsample_rates} and upsample_kernel_sizes {upsample_kernel_sizes} differ in length")

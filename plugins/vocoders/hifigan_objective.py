@@ -112,6 +112,7 @@ class HifiGanObjective(nn.Module):
         width_divisor: int = 1,
     ) -> None:
         super().__init__()
+        mel = MelConfig.of(mel)
         self.front_end = MelSpectrogram(mel)
         self.mel_weight = mel_weight
         self.feature_weight = feature_weight

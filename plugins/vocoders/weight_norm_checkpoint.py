@@ -77,6 +77,11 @@ def _group(keys) -> dict[str, dict[str, str]]:
     return groups
 
 
+def _first(items: list[str], separator: str = ", ", limit: int = 6) -> str:
+    shown = separator.join(items[:limit])
+    return shown + (f"{separator}and {len(items) - limit} more" if len(items) > limit else "")
+
+
 def _norm(weight: torch.Tensor) -> torch.Tensor:
     """``||weight||`` over every axis but the first, keeping dims (the shape of ``g``)."""
     return weight.flatten(1).norm(dim=1).reshape(-1, *([1] * (weight.dim() - 1)))
@@ -135,11 +140,11 @@ def load_weight_normed(model: nn.Module, state: Mapping[str, torch.Tensor], sour
     unexpected = sorted(set(state) - used)
     problems = []
     if mismatched:
-        problems.append("shape mismatch: " + "; ".join(mismatched[:8]) + (" ..." if len(mismatched) > 8 else ""))
+        problems.append("shape mismatch: " + _first(mismatched, "; "))
     if missing:
-        problems.append(f"missing keys: {', '.join(missing[:8])}" + (" ..." if len(missing) > 8 else ""))
+        problems.append("missing keys: " + _first(missing))
     if unexpected:
-        problems.append(f"unexpected keys: {', '.join(unexpected[:8])}" + (" ..." if len(unexpected) > 8 else ""))
+        problems.append("unexpected keys: " + _first(unexpected))
     if problems:
         raise CheckpointError(
             f"{source}: the checkpoint does not fit this model ({'; '.join(problems)}); it was made for another "

@@ -15,6 +15,8 @@ from synctrack.errors import UserError
 from synctrack.plugins.encoders import MelVAE
 from synctrack.plugins.encoders.autoencoder_kl import AutoencoderKL, DiagonalGaussian
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 TINY = dict(base_channels=8, channel_multipliers=[1, 2, 4], res_blocks=1, latent_channels=8, norm_groups=4)
 
 
