@@ -110,6 +110,26 @@ class MelConfig:
     def as_dict(self) -> dict:
         return asdict(self)
 
+    def differences(self, other: MelConfig) -> list[str]:
+        """The settings in which ``other`` differs, as ``"n_mels: 64 != 80"``; empty when they agree."""
+        mine, theirs = self.as_dict(), other.as_dict()
+        return [f"{key}: {mine[key]} != {theirs[key]}" for key in mine if mine[key] != theirs[key]]
+
+
+def check_mel_compatible(encoder: Any, vocoder: Any) -> None:
+    """Raise a :class:`MelConfigError` when a mel encoder's output does not fit a vocoder's input.
+
+    Encoders that decode to waveforms need no vocoder and always pass.
+    """
+    if getattr(encoder, "decodes_to", "mel") != "mel":
+        return
+    differences = MelConfig.of(encoder.mel_config).differences(MelConfig.of(vocoder.mel_config))
+    if differences:
+        raise MelConfigError(
+            f"the encoder's mels do not fit the vocoder ({'; '.join(differences)}, encoder first); give both "
+            f"the same `mel:` settings in the recipe"
+        )
+
 
 def mel_filterbank(config: MelConfig) -> torch.Tensor:
     """The ``[n_freqs, n_mels]`` filterbank: Slaney mel scale, Slaney (area) normalisation, like librosa's."""

@@ -10,7 +10,7 @@ Inverse mel scale. 64 mel filters cannot determine 513 frequency bins; two inver
 - ``nnls`` (default): non-negative least squares by multiplicative updates (Lee and Seung), started from the
   clipped least-squares solution. The updates concentrate energy where the filter responses agree, which
   is what a sparse musical spectrum looks like: the same tone comes back at 440 Hz with spectral
-  convergence 0.22 (1000 updates; about 0.8 s for the 2 s tone on one CPU core, linear in length).
+  convergence 0.22 (1000 updates; with Griffin-Lim about 1.2 s per 10.24 s track on one CPU thread).
 
 Framing. The front end drops the last centred frame (``frames = L // hop``); the last frame is repeated
 before Griffin-Lim so that the inverse STFT covers exactly ``frames * hop`` samples.
@@ -76,14 +76,20 @@ class GriffinLimVocoder(Vocoder):
         estimate = self.inverse_scale(mel)  # least squares, clipped at zero
         if self.inverse_mel == "least_squares" or self.nnls_iterations == 0:
             return estimate
+        count = mel.shape[0]
+        # Every frequency bin lies under at most two triangular filters: sparse products are ~5x cheaper.
         basis = self.filterbank.to(mel.dtype).transpose(0, 1)  # A: [n_mels, n_freqs], mel = A @ linear
+        forward = basis.to_sparse().coalesce()
+        backward = basis.transpose(0, 1).contiguous().to_sparse().coalesce()
+        target = rearrange(mel, "n m t -> m (n t)")
         # Zeros would stay zero under multiplicative updates: start strictly positive.
-        estimate = estimate + 1e-6 * mel.mean(dim=(-2, -1), keepdim=True)
-        numerator = torch.matmul(basis.transpose(0, 1), mel)
+        # InverseMelScale returns a transposed (column-major) tensor; sparse products on it are ~7x slower
+        estimate = rearrange(estimate, "n f t -> f (n t)").contiguous() + 1e-6 * target.mean()
+        numerator = torch.sparse.mm(backward, target)
         for _ in range(self.nnls_iterations):
-            denominator = torch.matmul(basis.transpose(0, 1), torch.matmul(basis, estimate))
+            denominator = torch.sparse.mm(backward, torch.sparse.mm(forward, estimate))
             estimate = estimate * numerator / denominator.clamp_min(1e-12)
-        return estimate
+        return rearrange(estimate, "f (n t) -> n f t", n=count)
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         """Log-mel ``[B, S, n_mels, frames]`` -> waveforms ``[B, S, frames * hop_length]``."""

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from synctrack.audio import MelConfig, MelConfigError, MelSpectrogram, mel_filterbank
+from synctrack.audio import MelConfig, MelConfigError, MelSpectrogram, check_mel_compatible, mel_filterbank
 
 
 def tone(seconds: float, freq: float = 440.0, rate: int = 16000, amplitude: float = 0.5) -> torch.Tensor:
@@ -96,3 +96,14 @@ def test_too_short_input_is_explained():
 def test_impossible_settings_name_the_setting(settings, fragment):
     with pytest.raises(MelConfigError, match=fragment):
         MelConfig(**settings)
+
+
+def test_encoder_and_vocoder_mels_must_agree():
+    class Part:
+        def __init__(self, config, decodes_to="mel"):
+            self.mel_config, self.decodes_to = config, decodes_to
+
+    check_mel_compatible(Part(MelConfig()), Part(MelConfig()))
+    check_mel_compatible(Part(None, decodes_to="waveform"), Part(MelConfig(n_mels=80)))
+    with pytest.raises(MelConfigError, match=r"hop_length: 160 != 256; n_mels: 64 != 80"):
+        check_mel_compatible(Part(MelConfig()), Part(MelConfig(n_mels=80, hop_length=256)))
