@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -37,6 +38,9 @@ from synctrack.interfaces import Vocoder
 
 from .common import check_mel
 from .weight_norm_checkpoint import load_weight_normed, read_generator_state
+
+if TYPE_CHECKING:
+    from .hifigan_objective import HifiGanObjective
 
 LRELU_SLOPE = 0.1
 
@@ -194,7 +198,7 @@ class HifiGanVocoder(Vocoder):
         waveforms = self.generator(rearrange(mel, "b s m t -> (b s) m t"))
         return rearrange(waveforms, "(b s) l -> b s l", b=batch)
 
-    def training_objective(self):
+    def training_objective(self) -> HifiGanObjective:
         """A fresh :class:`~.hifigan_objective.HifiGanObjective` built from the ``training`` settings."""
         from .hifigan_objective import HifiGanObjective
 

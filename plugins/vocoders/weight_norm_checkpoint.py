@@ -133,6 +133,10 @@ def load_weight_normed(model: nn.Module, state: Mapping[str, torch.Tensor], sour
                 take(have["w"], roles["w"])
             elif "g" in have and "v" in have:
                 g, v = state[have["g"]], state[have["v"]]
+                if v.dim() == 0 or g.shape != _norm(v).shape:
+                    mismatched.append(f"{have['g']!r} has shape {tuple(g.shape)}, which does not fit {have['v']!r} {tuple(v.shape)}")
+                    used.update((have["g"], have["v"]))
+                    continue
                 take(have["v"], roles["w"], value=v * (g / _norm(v)), compare=roles["w"])
                 used.add(have["g"])
             else:
