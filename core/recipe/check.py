@@ -269,7 +269,11 @@ class _Walk:
             return value
         if deferred:
             return PartSpec(kind=kind, name=part.name, factory=part.factory, args=built)
-        return part.factory(**built)
+        try:
+            return part.factory(**built)
+        except ValueError as error:  # a part refusing a combination of arguments the annotations allow
+            self.problem(path, f"{kind} {part.name!r} refused its arguments: {error}")
+            return value
 
     def arguments(self, value: Any, arguments: Arguments, target: Any, path: Path, what: str) -> Any:
         if not isinstance(value, dict):
