@@ -53,7 +53,11 @@ class UNet2D(Denoiser):
 
     ``forward(x [B, S, C, T, F], noise_level [B], tracks [B, S]) -> [B, S, out_channels, T, F]``; rows of
     masked tracks are zero. T and F must be divisible by ``2 ** (len(channel_multipliers) - 1)``.
+    ``attention_heads`` fixes the head count of every attention block instead of deriving it from
+    ``head_dim`` (diffusers' MusicLDM export runs 8 heads everywhere; MusicLDM was trained with 32-d heads).
     """
+
+    pretrained_component = "unet"
 
     def __init__(
         self,
@@ -65,6 +69,7 @@ class UNet2D(Denoiser):
         attention_levels: list[int] = (2, 4, 8),
         middle_attention: bool = True,
         head_dim: int = 32,
+        attention_heads: int | None = None,
         mixers: list[PartSpec[Mixer]] = (),
         conditioner: Conditioner | None = None,
         embedding_join: Literal["concat", "add"] = "concat",
@@ -78,9 +83,10 @@ class UNet2D(Denoiser):
         if not channel_multipliers:
             raise ValueError("channel_multipliers is empty; give one multiplier per level, e.g. [1, 2, 3, 5]")
         for width in {base_channels * m for m in channel_multipliers}:
-            if width % head_dim or width % norm_groups:
+            per_head = width // attention_heads if attention_heads else head_dim
+            if width % per_head or width % norm_groups:
                 raise ValueError(
-                    f"channel width {width} (base_channels x multiplier) must be divisible by head_dim {head_dim} "
+                    f"channel width {width} (base_channels x multiplier) must be divisible by the head size {per_head} "
                     f"and norm_groups {norm_groups}"
                 )
         self.in_channels = in_channels
@@ -99,7 +105,7 @@ class UNet2D(Denoiser):
         def attention(channels: int) -> AttentionBlock:
             return AttentionBlock(
                 channels,
-                head_dim=head_dim,
+                head_dim=channels // attention_heads if attention_heads else head_dim,
                 mixers=[spec(dim=channels) for spec in mixers],
                 second_self_attention=second_self_attention,
                 dropout=dropout,
@@ -152,6 +158,12 @@ class UNet2D(Denoiser):
             for module in self.modules():
                 if isinstance(module, MultiHeadAttention) and module.backend is None:
                     module.backend = attention_backend
+
+    def pretrained_key_map(self, fmt: str, source_keys: set[str], config: dict | None) -> dict[str, str]:
+        """``{own key: source key}`` for MusicLDM's U-Net in the LDM or diffusers layout."""
+        from .pretrained import unet2d_key_map
+
+        return unet2d_key_map(self, fmt, config)
 
     def embed(self, noise_level: torch.Tensor, tracks: TrackInfo) -> torch.Tensor:
         """The per-track embedding every ResBlock receives: ``[B*S, E]``."""
