@@ -35,6 +35,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "synctrack.plugins.mixers",
     "synctrack.plugins.conditioners",
     "synctrack.plugins.unet",
+    "synctrack.plugins.msdm",
+    "synctrack.plugins.msgld",
 )
 
 
