@@ -23,7 +23,7 @@ from torch import nn
 from synctrack import TrackInfo
 from synctrack.attention import MultiHeadAttention
 from synctrack.interfaces import Denoiser
-from synctrack.nn import TimestepEmbedding, zero_module
+from synctrack.nn import LayerPlan, StagePlan, TimestepEmbedding, unet_plan, zero_module
 
 
 class ResBlock3d(nn.Module):
@@ -147,43 +147,26 @@ class UNet3D(Denoiser):
         embedding_dim = 4 * base_channels
         self.time_embedding = TimestepEmbedding(base_channels, embedding_dim)
 
-        def stage(layers: list[nn.Module], width: int, factor: int) -> Stage:
-            return Stage(layers, width, factor, mixture_condition)
+        def layer(spec: LayerPlan) -> nn.Module:
+            if spec.kind == "conv_in":
+                return nn.Conv3d(spec.in_channels, spec.out_channels, 3, padding=1)
+            if spec.kind == "res":
+                return ResBlock3d(spec.in_channels, spec.out_channels, embedding_dim, norm_groups, dropout)
+            if spec.kind == "down":
+                return Downsample3d(spec.in_channels)
+            if spec.kind == "up":
+                return Upsample3d(spec.in_channels)
+            return Attention3d(spec.in_channels, head_dim, norm_groups)
 
-        def resblock(channels: int, out: int) -> ResBlock3d:
-            return ResBlock3d(channels, out, embedding_dim, norm_groups, dropout)
+        def stage(plan: StagePlan) -> Stage:
+            # the mixture injection meets the stage's output: its width and resolution
+            return Stage([layer(spec) for spec in plan.layers], plan.layers[-1].out_channels, plan.factor, mixture_condition)
 
-        self.input_blocks = nn.ModuleList([stage([nn.Conv3d(sources, base_channels, 3, padding=1)], base_channels, 1)])
-        skips = [base_channels]
-        channels, factor = base_channels, 1
-        for level, multiplier in enumerate(channel_multipliers):
-            for _ in range(res_blocks):
-                layers: list[nn.Module] = [resblock(channels, base_channels * multiplier)]
-                channels = base_channels * multiplier
-                if factor in attention_levels:
-                    layers.append(Attention3d(channels, head_dim, norm_groups))
-                self.input_blocks.append(stage(layers, channels, factor))
-                skips.append(channels)
-            if level < self.levels - 1:
-                factor *= 2
-                self.input_blocks.append(stage([Downsample3d(channels)], channels, factor))
-                skips.append(channels)
-        middle = [resblock(channels, channels)]
-        if middle_attention:
-            middle.append(Attention3d(channels, head_dim, norm_groups))
-        middle.append(resblock(channels, channels))
-        self.middle_block = stage(middle, channels, factor)
-        self.output_blocks = nn.ModuleList()
-        for level, multiplier in reversed(list(enumerate(channel_multipliers))):
-            for index in range(res_blocks + 1):
-                layers = [resblock(channels + skips.pop(), base_channels * multiplier)]
-                channels = base_channels * multiplier
-                if factor in attention_levels:
-                    layers.append(Attention3d(channels, head_dim, norm_groups))
-                if level > 0 and index == res_blocks:
-                    layers.append(Upsample3d(channels))
-                    factor //= 2
-                self.output_blocks.append(stage(layers, channels, factor))  # the injection sees the block's output
+        plan = unet_plan(sources, base_channels, channel_multipliers, res_blocks, attention_levels, middle_attention)
+        self.input_blocks = nn.ModuleList([stage(s) for s in plan.input])
+        self.middle_block = stage(plan.middle)
+        self.output_blocks = nn.ModuleList([stage(s) for s in plan.output])
+        channels = plan.final_channels
         self.out = nn.Sequential(nn.GroupNorm(norm_groups, channels), nn.SiLU(), zero_module(nn.Conv3d(channels, sources, 3, padding=1)))
 
     def forward(self, x: torch.Tensor, noise_level: torch.Tensor, tracks: TrackInfo, context: Any = None) -> torch.Tensor:
