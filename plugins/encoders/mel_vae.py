@@ -10,6 +10,7 @@ from einops import rearrange
 from synctrack.audio import MelConfig, MelSpectrogram
 from synctrack.errors import UserError
 from synctrack.interfaces import Encoder
+from synctrack.pretrained import PretrainedError
 
 from .autoencoder_kl import AutoencoderKL, DiagonalGaussian
 from .common import check_latents, check_waveforms, pad_time, round_up
@@ -36,6 +37,7 @@ class MelVAE(Encoder):
     """
 
     decodes_to = "mel"
+    pretrained_component = "vae"
 
     def __init__(
         self,
@@ -141,6 +143,17 @@ class MelVAE(Encoder):
         """
         posterior = self.autoencoder.encode(self.training_inputs(check_waveforms(waveforms)))
         return float(1.0 / posterior.sample().std())
+
+    def pretrained_key_map(self, fmt: str, source_keys: set[str], config: dict | None) -> dict[str, str]:
+        """``{own key: source key}`` for ``init:``: the LDM layout maps one to one (``autoencoder.X`` <-> ``X``
+        under ``first_stage_model.``); the discriminator has no source and stays new."""
+        if fmt != "ldm":
+            raise PretrainedError(
+                "mel_vae: only the LDM layout (MusicLDM's checkpoint, keys first_stage_model.*) is mapped so far; "
+                "use format: ldm with the .ckpt file"
+            )
+        prefix = "autoencoder."
+        return {key: key[len(prefix):] for key in self.state_dict() if key.startswith(prefix)}
 
     # -- training -------------------------------------------------------------------------------------------
 

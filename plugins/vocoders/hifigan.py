@@ -35,6 +35,7 @@ from torch.nn.utils.parametrizations import weight_norm
 from synctrack.audio import MelConfig
 from synctrack.errors import UserError
 from synctrack.interfaces import Vocoder
+from synctrack.pretrained import PretrainedError
 
 from .common import check_mel
 from .weight_norm_checkpoint import load_weight_normed, read_generator_state
@@ -135,6 +136,8 @@ class HifiGanTraining:
 class HifiGanVocoder(Vocoder):
     """HiFi-GAN generator (MusicLDM configuration): log-mel [B, S, n_mels, frames] -> [B, S, frames * hop]."""
 
+    pretrained_component = "vocoder"
+
     def __init__(
         self,
         mel: MelConfig = MelConfig(),
@@ -190,6 +193,37 @@ class HifiGanVocoder(Vocoder):
     def remove_weight_norm(self) -> None:
         """Fold weight norm into plain weights, for inference."""
         self.generator.remove_weight_norm()
+
+    def pretrained_key_map(self, fmt: str, source_keys: set[str], config: dict | None) -> dict[str, str]:
+        """``{own key: source key}`` for ``init:`` from the LDM layout (``first_stage_model.vocoder.*``, or a
+        bare generator file): ``generator.X`` <-> ``X``, weight norm's ``original0``/``original1`` <->
+        ``weight_g``/``weight_v`` (or the same spelling). ``checkpoint:`` does the same for a generator file
+        and also converts between weight-norm spellings."""
+        if fmt != "ldm":
+            raise PretrainedError(
+                "hifigan: only the LDM layout (a HiFi-GAN generator file, or first_stage_model.vocoder.* of "
+                "MusicLDM's checkpoint) is mapped so far; use format: ldm or the checkpoint: argument"
+            )
+        spellings = {
+            ".parametrizations.weight.original0": (".weight_g", ".parametrizations.weight.original0"),
+            ".parametrizations.weight.original1": (".weight_v", ".parametrizations.weight.original1"),
+        }
+        key_map = {}
+        for key in self.state_dict():
+            own = key.removeprefix("generator.")
+            candidates = [own]
+            for suffix, sources in spellings.items():
+                if own.endswith(suffix):
+                    candidates = [own[: -len(suffix)] + source for source in sources]
+            found = next((c for c in candidates if c in source_keys), None)
+            if found is None and own.endswith(".weight") and own[: -len(".weight")] + ".weight_g" in source_keys:
+                raise PretrainedError(
+                    "hifigan: the source has weight norm (weight_g/weight_v) but this vocoder was built with "
+                    "remove_weight_norm: true; load it with the checkpoint: argument instead, which converts"
+                )
+            if found is not None:
+                key_map[key] = found
+        return key_map
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         """Log-mel ``[B, S, n_mels, frames]`` -> waveforms ``[B, S, frames * hop_length]``."""

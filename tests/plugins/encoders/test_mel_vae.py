@@ -8,6 +8,7 @@ import time
 
 import pytest
 import torch
+from safetensors.torch import save_file
 from torch.distributions import Normal, kl_divergence
 
 from synctrack.audio import MelConfig
@@ -183,3 +184,30 @@ def test_bad_configurations_and_inputs_are_explained():
         MelVAE(**TINY).decode(torch.zeros(1, 1, 4, 8, 16))
     with pytest.raises(ValueError, match=r"\[B, S, L\]"):
         MelVAE(**TINY).encode(torch.zeros(1, 3200))
+
+
+def test_init_loads_musicldm_ldm_layout_first_stage_weights(tmp_path):
+    """``init:`` with an LDM checkpoint: the autoencoder's keys are MusicLDM's ``first_stage_model.*``."""
+    from synctrack import get_registry
+    from synctrack.interfaces import Encoder
+    from synctrack.pretrained import PretrainedError
+    from synctrack.recipe import build
+
+    torch.manual_seed(6)
+    source = MelVAE(**TINY).eval()
+    state = {f"first_stage_model.{k}": v for k, v in source.autoencoder.state_dict().items()}
+    state["first_stage_model.loss.logvar"] = torch.zeros(())  # LDM's loss module: excluded
+    state["model.diffusion_model.out.2.bias"] = torch.zeros(8)  # the U-Net of the same file: not the VAE's
+    path = tmp_path / "musicldm.ckpt"
+    torch.save({"state_dict": state}, path)
+    loaded = build({"type": "mel_vae", **TINY, "init": {"from": str(path)}}, Encoder, get_registry()).eval()
+    waveforms = harmonic_clips(16).reshape(2, 2, -1)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.encode(waveforms, sample=False), source.encode(waveforms, sample=False))
+    assert len(loaded.pretrained_report.loaded) == len(source.autoencoder.state_dict())
+    folder = tmp_path / "diffusers" / "vae"  # a diffusers export: not mapped yet, and it says so
+    folder.mkdir(parents=True)
+    (folder / "config.json").write_text("{}")
+    save_file({"encoder.conv_in.weight": torch.zeros(8, 1, 3, 3)}, str(folder / "diffusion_pytorch_model.safetensors"))
+    with pytest.raises(PretrainedError, match="only the LDM layout"):
+        build({"type": "mel_vae", **TINY, "init": {"from": str(folder.parent)}}, Encoder, get_registry())

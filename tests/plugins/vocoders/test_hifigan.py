@@ -215,3 +215,18 @@ def test_output_length_formula_holds_for_the_paper_kernels():
     for rate, kernel in zip(RATES, KERNELS):
         length = (length - 1) * rate - 2 * ((kernel - rate) // 2) + kernel
     assert length == 11 * math.prod(RATES) + 32
+
+
+def test_init_loads_the_vocoder_of_an_ldm_checkpoint(tmp_path):
+    """``init:`` with MusicLDM's combined checkpoint: the generator sits under ``first_stage_model.vocoder.``."""
+    from synctrack.pretrained import PretrainedError
+
+    state = official_generator_state(seed=7)
+    path = tmp_path / "musicldm.ckpt"
+    torch.save({"state_dict": {f"first_stage_model.vocoder.{k}": v for k, v in state.items()}}, path)
+    vocoder = build({"type": "hifigan", **TINY, "init": {"from": str(path), "strict": True}}, Vocoder, get_registry()).eval()
+    mel = random_mel(2, 64, 5, seed=8)
+    with torch.no_grad():
+        torch.testing.assert_close(vocoder(mel[None])[0], reference_forward(state, mel)[:, :800], atol=1e-5, rtol=1e-4)
+    with pytest.raises(PretrainedError, match="remove_weight_norm: true"):
+        build({"type": "hifigan", **TINY, "remove_weight_norm": True, "init": {"from": str(path)}}, Vocoder, get_registry())
