@@ -132,7 +132,16 @@ def check_mel_compatible(encoder: Any, vocoder: Any) -> None:
 
 
 def mel_filterbank(config: MelConfig) -> torch.Tensor:
-    """The ``[n_freqs, n_mels]`` filterbank: Slaney mel scale, Slaney (area) normalisation, like librosa's."""
+    """The ``[n_freqs, n_mels]`` filterbank: Slaney mel scale, Slaney (area) normalisation, like librosa's.
+
+    Always computed on the CPU (its construction needs real values, also when parts are built on the meta
+    device to count their parameters); ``.to(device)`` moves it with its module.
+    """
+    with torch.device("cpu"):
+        return _slaney_filterbank(config)
+
+
+def _slaney_filterbank(config: MelConfig) -> torch.Tensor:
     return torchaudio.functional.melscale_fbanks(
         n_freqs=config.n_freqs,
         f_min=float(config.f_min),

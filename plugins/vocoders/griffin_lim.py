@@ -60,7 +60,12 @@ class GriffinLimVocoder(Vocoder):
         filterbank = mel_filterbank(mel)  # [n_freqs, n_mels]
         self.register_buffer("filterbank", filterbank, persistent=False)
         self.register_buffer("window", torch.hann_window(mel.win_length), persistent=False)
-        self.inverse_scale = torchaudio.transforms.InverseMelScale(
+        with torch.device("cpu"):  # its filterbank needs real values, also when built on the meta device
+            self.inverse_scale = self._inverse_mel_scale(mel)
+
+    @staticmethod
+    def _inverse_mel_scale(mel: MelConfig) -> torchaudio.transforms.InverseMelScale:
+        return torchaudio.transforms.InverseMelScale(
             n_stft=mel.n_freqs,
             n_mels=mel.n_mels,
             sample_rate=mel.sample_rate,

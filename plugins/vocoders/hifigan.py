@@ -187,7 +187,12 @@ class HifiGanVocoder(Vocoder):
             self.remove_weight_norm()
 
     def load_generator(self, path: str) -> None:
-        """Load a generator checkpoint (original HiFi-GAN key layout) from a local file; strict."""
+        """Load a generator checkpoint (original HiFi-GAN key layout) from a local file; strict.
+
+        Skipped when the vocoder was built on the meta device to count its parameters (as ``init:`` is).
+        """
+        if any(parameter.is_meta for parameter in self.generator.parameters()):
+            return
         load_weight_normed(self.generator, read_generator_state(path), source=str(path))
 
     def remove_weight_norm(self) -> None:
