@@ -97,10 +97,10 @@ def load_weight_normed(model: nn.Module, state: Mapping[str, torch.Tensor], sour
     mismatched: list[str] = []
     missing: list[str] = []
 
-    def take(source_key: str, target_key: str, value: torch.Tensor | None = None, compare: str | None = None) -> None:
-        """Check ``state[source_key]`` against the model's ``compare`` (default: ``target_key``) shape."""
+    def take(source_key: str, target_key: str, value: torch.Tensor | None = None) -> None:
+        """Check ``state[source_key]``'s shape against ``target_key``'s; store ``value`` (default: the tensor)."""
         tensor = state[source_key]
-        expected = tuple(target[compare or target_key].shape)
+        expected = tuple(target[target_key].shape)
         if tuple(tensor.shape) != expected:
             mismatched.append(
                 f"{source_key!r} has shape {tuple(tensor.shape)} in the checkpoint, the model expects {expected}"
@@ -123,7 +123,7 @@ def load_weight_normed(model: nn.Module, state: Mapping[str, torch.Tensor], sour
                 take(have["v"], roles["v"])
             elif "w" in have:
                 weight = state[have["w"]]
-                take(have["w"], roles["v"], value=weight, compare=roles["v"])
+                take(have["w"], roles["v"], value=weight)
                 if roles["v"] in converted:
                     converted[roles["g"]] = _norm(weight).to(target[roles["g"]].dtype)
             else:
@@ -137,7 +137,7 @@ def load_weight_normed(model: nn.Module, state: Mapping[str, torch.Tensor], sour
                     mismatched.append(f"{have['g']!r} has shape {tuple(g.shape)}, which does not fit {have['v']!r} {tuple(v.shape)}")
                     used.update((have["g"], have["v"]))
                     continue
-                take(have["v"], roles["w"], value=v * (g / _norm(v)), compare=roles["w"])
+                take(have["v"], roles["w"], value=v * (g / _norm(v)))
                 used.add(have["g"])
             else:
                 missing.append(roles["w"])
