@@ -166,7 +166,7 @@ def _fad_label(result: EvaluationResult) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    metric_names = _split(args.metrics) if args.metrics else [*RHYTHM_DEFAULT, *(["fad"] if args.reference else [])]
+    metric_names = _split(args.metrics) if args.metrics is not None else [*RHYTHM_DEFAULT, *(["fad"] if args.reference else [])]
     if not metric_names:
         raise UserError("--metrics is empty: name at least one of irs, cbs, cbd, fad")
     if len(set(metric_names)) != len(metric_names):

@@ -31,7 +31,8 @@ def click_track(
     length = int(round(duration * sample_rate))
     waveform = np.zeros(length, dtype=np.float32)
     n = np.arange(int(burst * sample_rate))
-    shape = (amplitude * np.sin(2 * np.pi * frequency * n / sample_rate) * np.exp(-n / (decay * sample_rate))).astype(np.float32)
+    # cosine phase: the burst starts at full amplitude, so its first sample is the beat
+    shape = (amplitude * np.cos(2 * np.pi * frequency * n / sample_rate) * np.exp(-n / (decay * sample_rate))).astype(np.float32)
     for time in np.asarray(beat_times, dtype=np.float64):
         start = int(round(time * sample_rate))
         if 0 <= start < length:

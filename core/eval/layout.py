@@ -76,7 +76,8 @@ def _audio_files(folder: Path) -> dict[str, Path]:
 def read_folder(root: str | Path, track_names: Sequence[str] | None = None) -> SongFolder:
     """Find the songs under ``root`` in either layout; raises :class:`LayoutError` for anything else.
 
-    ``track_names`` names the ``stem_<k>`` folders in order (``stems`` layout only).
+    ``track_names`` names the ``stem_<k>`` folders in order; a folder in the ``songs`` layout names its
+    tracks itself and ignores them.
     """
     root = Path(root)
     if not root.exists():
@@ -87,8 +88,6 @@ def read_folder(root: str | Path, track_names: Sequence[str] | None = None) -> S
     stems = [p for p in folders if STEM_FOLDER.match(p.name)]
     if stems:
         return _read_stems(root, folders, stems, track_names)
-    if track_names:
-        raise LayoutError(f"{root}: track names are only for the stem_<k> layout; this folder holds song folders")
     return _read_songs(root, folders)
 
 

@@ -66,6 +66,8 @@ def evaluate(request: EvaluationRequest, console: Console | None = None) -> Eval
     folders = {"generated": read_folder(request.generated, request.track_names)}
     if request.reference is not None:
         folders["reference"] = read_folder(request.reference, request.track_names)
+    if request.track_names and all(folder.layout != "stems" for folder in folders.values()):
+        raise UserError("track names name the stem_<k> folders of the official layout; no folder here uses it")
     rhythm = {name: m for name, m in request.metrics.items() if m.inputs == "beats"}
     distribution = {name: m for name, m in request.metrics.items() if m.inputs == "embeddings"}
     if distribution and request.reference is None:

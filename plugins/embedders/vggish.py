@@ -96,9 +96,21 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
 
 
 def _numpy_globals() -> list[Any]:
-    from numpy.core import multiarray
-
-    return [multiarray._reconstruct, np.ndarray, np.dtype, *{type(np.dtype(t)) for t in ("f4", "f8", "f2", "i8", "i4")}]
+    """numpy's array reconstruction, under numpy 2's module name and under numpy 1's (older files)."""
+    try:
+        from numpy._core import multiarray
+    except ImportError:  # numpy 1
+        from numpy.core import multiarray
+    reconstruct = multiarray._reconstruct
+    dtypes = {type(np.dtype(code)) for code in ("f2", "f4", "f8", "i4", "i8")}
+    return [
+        reconstruct,
+        (reconstruct, "numpy.core.multiarray._reconstruct"),
+        (reconstruct, "numpy._core.multiarray._reconstruct"),
+        np.ndarray,
+        np.dtype,
+        *dtypes,
+    ]
 
 
 def check_state_dict(state: dict[str, Any], model: nn.Module, source: Path) -> None:
