@@ -20,6 +20,7 @@ COMMANDS: tuple[str, ...] = (
     "synctrack.cli.eval",
     "synctrack.cli.list_parts",
     "synctrack.cli.recipe",
+    "synctrack.cli.pretrained",
 )
 
 
