@@ -128,7 +128,7 @@ def prepared_songs(dataset: SongDataset) -> tuple[list[SongSource], list[Dropped
 
 @dataclass
 class PrepareReport:
-    """What a ``prepare`` run did: songs written now, found finished, and skipped."""
+    """What a ``prepare`` run did: songs written now, found already written, and skipped (now or before)."""
 
     written: int = 0
     reused: int = 0
@@ -166,15 +166,20 @@ def prepare(
     with open(out / RECORDS_NAME, "a") as log:
         for dataset in datasets:
             (split,) = dataset.split_names
-            manifest["splits"].setdefault(split, {"complete": False})
+            manifest["splits"][split] = {"complete": False}
+            write_json(out / MANIFEST_NAME, manifest)
             for dropped in dataset.dropped:
-                if dropped.reason in INTRINSIC and (split, dropped.song_id) not in records:
-                    _append(log, {"split": split, "song_id": dropped.song_id, "status": "skipped", "reason": dropped.reason, "detail": dropped.detail})
+                if dropped.reason in INTRINSIC:
+                    if (split, dropped.song_id) not in records:
+                        _append(log, {"split": split, "song_id": dropped.song_id, "status": "skipped", "reason": dropped.reason, "detail": dropped.detail})
                     report.skipped += 1
             for source in dataset.sources:
                 record = records.get((split, source.song_id))
                 if record is not None and _finished(out, record, dataset.track_names):
-                    report.reused += 1
+                    if record["status"] == "ok":
+                        report.reused += 1
+                    else:
+                        report.skipped += 1
                 else:
                     written = _write_song(out, dataset, source)
                     _append(log, written)

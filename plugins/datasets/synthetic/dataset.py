@@ -57,8 +57,8 @@ class SyntheticDataset(Dataset):
         self.track_names = list(tracks)
         unknown = [name for name in self.track_names if name not in INSTRUMENTS]
         if unknown:
-            hint = did_you_mean(unknown[0], INSTRUMENTS)
-            raise UserError(f"unknown synthetic instrument(s) {listing(unknown)}{hint}; instruments: {', '.join(INSTRUMENTS)}")
+            hint = did_you_mean(unknown[0], INSTRUMENTS, f" instruments: {', '.join(INSTRUMENTS)}")
+            raise UserError(f"unknown synthetic instrument(s) {listing(unknown)}{hint}")
         self.vocabulary = list(vocabulary) if vocabulary is not None else list(self.track_names)
         self.instrument_ids = instrument_ids(self.track_names, self.vocabulary)
         if split not in SPLITS:

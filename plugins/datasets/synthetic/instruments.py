@@ -64,21 +64,40 @@ def partials(
     amplitudes: np.ndarray,
     base_hz: float,
     sample_rate: int,
-    decays: np.ndarray | None = None,
-    t: np.ndarray | None = None,
+    decays: np.ndarray,
+    t: np.ndarray,
 ) -> np.ndarray:
-    """``sum_k a_k * exp(-t / d_k) * sin(r_k * phase)`` ``[N]``; ``phase`` is 2*pi*f0*t (plus modulation).
+    """``sum_k a_k * exp(-t / d_k) * sin(r_k * phase)`` ``[N]`` for any (inharmonic) ratios ``r_k``.
 
-    Partials whose frequency ``r_k * base_hz`` exceeds the guard are dropped.
+    ``phase`` is ``2*pi*f0*t``; partials whose frequency ``r_k * base_hz`` exceeds the guard are dropped.
     """
     keep = ratios * base_hz < NYQUIST_GUARD * sample_rate
     ratios, amplitudes = ratios[keep], amplitudes[keep]
     if not ratios.size:
         return np.zeros_like(phase)
-    waves = np.sin(np.outer(ratios, phase) % TWO_PI)
-    if decays is not None:
-        waves *= np.exp(-np.outer(1.0 / decays[keep], t))
+    waves = np.sin(np.outer(ratios, phase))  # float64 keeps the phase exact without a modulo
+    waves *= np.exp(-np.outer(1.0 / decays[keep], t))
     return amplitudes @ waves
+
+
+def harmonics(phase: np.ndarray, amplitudes: np.ndarray, base_hz: float, sample_rate: int, weight: Callable[[int], np.ndarray | float] | None = None) -> np.ndarray:
+    """``sum_k a_k * w_k * sin(k * phase)`` for ``k = 1..len(amplitudes)`` ``[N]`` float32, below the guard.
+
+    Uses the recurrence ``sin((k+1)x) = 2 cos(x) sin(kx) - sin((k-1)x)``: one multiply-add per partial
+    instead of a sine, which makes sustained tones with many harmonics cheap. ``weight(k)``, when given,
+    scales partial ``k`` over time (a brightness envelope).
+    """
+    twice_cos = (2.0 * np.cos(phase)).astype(np.float32)
+    previous = np.zeros(phase.shape, dtype=np.float32)
+    current = np.sin(phase).astype(np.float32)
+    out = np.zeros(phase.shape, dtype=np.float32)
+    for k, amplitude in enumerate(amplitudes, start=1):
+        if k * base_hz >= NYQUIST_GUARD * sample_rate:
+            break
+        if amplitude:
+            out += (amplitude * current) if weight is None else (amplitude * weight(k) * current)
+        previous, current = current, twice_cos * current - previous
+    return out
 
 
 def vibrato_phase(f0: float, t: np.ndarray, sample_rate: int, rate: float, depth: float, delay: float = 0.0) -> np.ndarray:
@@ -171,25 +190,24 @@ def brass(pitch: int, sample_rate: int) -> np.ndarray:
     """Harmonics that open up as the note swells: partial k follows the envelope to the power k."""
     f0 = midi_hz(pitch)
     t = _times(int(3.2 * sample_rate), sample_rate)
-    envelope = 0.15 + 0.85 * (1.0 - np.exp(-t / 0.05))
+    envelope = (0.15 + 0.85 * (1.0 - np.exp(-t / 0.05))).astype(np.float32)
     phase = vibrato_phase(f0, t, sample_rate, rate=5.0, depth=0.003, delay=0.3)
-    tone = np.zeros_like(t)
-    for k in range(1, 11):
-        if k * f0 >= NYQUIST_GUARD * sample_rate:
-            break
-        tone += envelope ** (0.6 * k) * np.sin((k * phase) % TWO_PI) / k**0.7
+    opening = envelope**0.6
+    powers = {1: opening}
+    for k in range(2, 11):
+        powers[k] = powers[k - 1] * opening
+    tone = harmonics(phase, 1.0 / np.arange(1, 11) ** 0.7, f0, sample_rate, weight=powers.__getitem__)
     return _normalise(tone * _attack(t, 0.02))
 
 
 def _sustained(f0: float, sample_rate: int, amplitudes: np.ndarray, attack: float, detune_cents: float, vibrato: tuple[float, float, float]) -> np.ndarray:
     t = _times(int(3.2 * sample_rate), sample_rate)
-    ratios = np.arange(1, amplitudes.size + 1, dtype=np.float64)
     rate, depth, delay = vibrato
     tone = np.zeros_like(t)
     voices = (-detune_cents, detune_cents) if detune_cents else (0.0,)
     for cents in voices:
         voice_f0 = f0 * 2.0 ** (cents / 1200.0)
-        tone += partials(vibrato_phase(voice_f0, t, sample_rate, rate, depth, delay), ratios, amplitudes, voice_f0, sample_rate)
+        tone += harmonics(vibrato_phase(voice_f0, t, sample_rate, rate, depth, delay), amplitudes, voice_f0, sample_rate)
     return _normalise(tone * (1.0 - np.exp(-t / (attack / 3.0))))
 
 
@@ -208,9 +226,9 @@ def pad(pitch: int, sample_rate: int) -> np.ndarray:
 def organ(pitch: int, sample_rate: int) -> np.ndarray:
     f0 = midi_hz(pitch)
     t = _times(int(3.2 * sample_rate), sample_rate)
-    drawbars = np.array([0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0])
-    levels = np.array([0.7, 1.0, 0.5, 0.6, 0.35, 0.3, 0.15, 0.12])
-    tone = partials(TWO_PI * f0 * t, drawbars, levels, f0, sample_rate)
+    levels = np.zeros(16)  # drawbars 16', 8', 5 1/3', 4', 2 2/3', 2', 1 1/3', 1' as multiples of f0 / 2
+    levels[[0, 1, 2, 3, 5, 7, 11, 15]] = [0.7, 1.0, 0.5, 0.6, 0.35, 0.3, 0.15, 0.12]
+    tone = harmonics(TWO_PI * f0 / 2.0 * t, levels, f0 / 2.0, sample_rate)
     click = _highpass(_noise(t.size, sample_rate, "organ-click")) * np.exp(-t / 0.003) * 0.2
     return _normalise((tone + click) * _attack(t, 0.006) * (1.0 + 0.08 * np.sin(TWO_PI * 6.5 * t)))
 
@@ -236,8 +254,8 @@ def arp(pitch: int, sample_rate: int) -> np.ndarray:
     """A square wave (odd harmonics) that decays to a held level."""
     f0 = midi_hz(pitch)
     t = _times(int(1.2 * sample_rate), sample_rate)
-    k = np.arange(1, 16, 2, dtype=np.float64)
-    tone = partials(TWO_PI * f0 * t, k, 1.0 / k, f0, sample_rate)
+    k = np.arange(1, 16, dtype=np.float64)
+    tone = harmonics(TWO_PI * f0 * t, np.where(k % 2 == 1, 1.0 / k, 0.0), f0, sample_rate)
     return _normalise(tone * _attack(t, 0.002) * (0.55 + 0.45 * np.exp(-t / 0.08)))
 
 
