@@ -141,6 +141,7 @@ def karplus_strong(f0: float, seconds: float, sample_rate: int, brightness: floa
     n = int(seconds * internal_rate) + period + 1
     burst = _noise(period + 1, sample_rate, name)
     burst = brightness * burst + (1.0 - brightness) * np.convolve(burst, np.ones(3) / 3.0, mode="same")
+    burst -= burst.mean()  # a burst with an offset would leave a decaying DC step in the tone
     gain = 10.0 ** (-3.0 / (decay_seconds * f0))  # -60 dB after decay_seconds
     line = np.zeros(n)
     line[: period + 1] = burst
@@ -293,7 +294,7 @@ def drum_piece(piece: str, sample_rate: int) -> np.ndarray:
     elif piece == "open_hat":
         hit = _highpass(noise, 2) * np.exp(-t / 0.15)
     elif piece == "crash":
-        hit = _highpass(noise, 2) * np.exp(-t / 0.7)
+        hit = _highpass(noise, 2) * np.exp(-t / 0.5)
     elif piece == "shaker":
         hit = _highpass(noise) * _attack(t, 0.006) * np.exp(-t / 0.03)
     elif piece == "clap":
@@ -356,6 +357,14 @@ INSTRUMENTS: dict[str, Instrument] = {
 }
 
 
+def fade_tail(tone: np.ndarray, sample_rate: int, seconds: float = 0.01) -> np.ndarray:
+    """The tone with its last ``seconds`` faded out: a tone cut while still sounding would click."""
+    samples = min(int(seconds * sample_rate), tone.size // 4)
+    if samples > 1:
+        tone[-samples:] *= (0.5 * (1.0 + np.cos(np.pi * np.arange(samples) / samples))).astype(tone.dtype)
+    return tone
+
+
 class ToneCache:
     """Tones by (instrument, key, sample rate), least recently used evicted beyond ``max_bytes``."""
 
@@ -372,7 +381,7 @@ class ToneCache:
             if tone is not None:
                 self._tones.move_to_end(cache_key)
                 return tone
-        tone = instrument.voice(key, sample_rate)
+        tone = fade_tail(instrument.voice(key, sample_rate), sample_rate)
         tone.setflags(write=False)
         with self._lock:
             if cache_key not in self._tones:

@@ -194,7 +194,7 @@ def _drums(grid: Grid, instrument: Instrument, rng: np.random.Generator) -> tupl
         if position in snares:
             notes.append(Note(t, "snare", None, 0.9 if style != "waltz" or position == 1 else 0.6))
         if crash and position == 0 and grid.bar_number(k) % 4 == 0:
-            notes.append(Note(t, "crash", None, 0.8))
+            notes.append(Note(t, "crash", None, 0.5))
         for step in range(subdivision):
             last_eighth = step == subdivision - 1 and position == grid.meter - 1
             piece = "open_hat" if open_hat and last_eighth and subdivision == 2 else "hat"
