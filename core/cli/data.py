@@ -40,7 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "'{bass: {inst_class: [Bass]}, drums: {is_drum: true}}'",
     )
     prep.add_argument("--splits", default="train,validation,test", help="comma-separated splits (default: all three)")
-    prep.add_argument("--on-corrupt", choices=("error", "skip"), default="error", help="unreadable audio: stop (default) or skip the song with a warning")
+    prep.add_argument(
+        "--on-corrupt", choices=("error", "skip"), default="error", help="unreadable audio: stop (default) or skip the song with a warning"
+    )
     prep.set_defaults(handler=run_prepare)
 
     inspect = actions.add_parser("inspect", help="summary of the data: section of a recipe")

@@ -50,7 +50,9 @@ def instrument_ids(tracks: Sequence[str], vocabulary: Sequence[str] | None) -> l
     return [vocabulary.index(name) for name in tracks]
 
 
-def make_item(audio: np.ndarray | torch.Tensor, ids: Sequence[int], mask: Sequence[bool], meta: Mapping[str, Any]) -> dict[str, Any]:
+def make_item(
+    audio: np.ndarray | torch.Tensor, ids: Sequence[int], mask: Sequence[bool], meta: Mapping[str, Any]
+) -> dict[str, Any]:
     """An item from audio ``[S, L]``, instrument ids ``[S]``, track mask ``[S]`` and metadata.
 
     Masked slots are zeroed, so a missing track is silent whatever the caller passed.
@@ -126,7 +128,8 @@ class SongBatch:
 
     def pin_memory(self) -> SongBatch:
         """Called by a DataLoader with ``pin_memory=True``."""
-        return SongBatch(self.audio.pin_memory(), TrackInfo(self.tracks.instrument_ids.pin_memory(), self.tracks.mask.pin_memory()), self.meta)
+        tracks = TrackInfo(self.tracks.instrument_ids.pin_memory(), self.tracks.mask.pin_memory())
+        return SongBatch(self.audio.pin_memory(), tracks, self.meta)
 
 
 def collate_songs(items: Sequence[Mapping[str, Any]]) -> SongBatch:

@@ -56,7 +56,8 @@ def read_manifest(root: Path) -> dict[str, Any]:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise UserError(f"{path} is not a synctrack prepared-data manifest (format {FORMAT!r} expected)")
     if manifest.get("version") != VERSION:
-        raise UserError(f"{path}: prepared with format version {manifest.get('version')}, this synctrack reads {VERSION}; prepare again")
+        found = manifest.get("version")
+        raise UserError(f"{path}: prepared with format version {found}, this synctrack reads {VERSION}; prepare again")
     return manifest
 
 
@@ -100,7 +101,9 @@ def prepared_songs(dataset: SongDataset) -> tuple[list[SongSource], list[Dropped
     differing = [name for name in dataset.track_names if stored[name] != wanted[name]]
     if differing:
         detail = "; ".join(f"{name}: prepared {stored[name]}, recipe {wanted[name]}" for name in differing)
-        raise UserError(f"{root} was prepared with other settings for {listing(differing)} ({detail}); prepare again into a new folder")
+        raise UserError(
+            f"{root} was prepared with other settings for {listing(differing)} ({detail}); prepare again into a new folder"
+        )
     rate = int(manifest["sample_rate"])
     records = read_records(root)
     sources: list[SongSource] = []
@@ -171,7 +174,8 @@ def prepare(
             for dropped in dataset.dropped:
                 if dropped.reason in INTRINSIC:
                     if (split, dropped.song_id) not in records:
-                        _append(log, {"split": split, "song_id": dropped.song_id, "status": "skipped", "reason": dropped.reason, "detail": dropped.detail})
+                        head = {"split": split, "song_id": dropped.song_id}
+                        _append(log, {**head, "status": "skipped", "reason": dropped.reason, "detail": dropped.detail})
                     report.skipped += 1
             for source in dataset.sources:
                 record = records.get((split, source.song_id))

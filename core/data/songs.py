@@ -113,7 +113,8 @@ def parse_splits(split: str, allowed: Sequence[str]) -> list[str]:
     names = [name.strip() for name in split.split("+") if name.strip()]
     bad = [name for name in names if name not in allowed]
     if not names or bad:
-        raise UserError(f"split {split!r} is not valid: use one of {', '.join(allowed)} or join them with '+' (train+validation)")
+        choices = ", ".join(allowed)
+        raise UserError(f"split {split!r} is not valid: use one of {choices} or join them with '+' (train+validation)")
     return names
 
 
@@ -252,22 +253,25 @@ class SongDataset(Dataset):
             return DroppedSong(song_id, split, "unequal_lengths", f"stems differ in length ({detail})")
         return source
 
+    def _drop(self, source: SongSource, reason: str, detail: str) -> None:
+        self._dropped.append(DroppedSong(source.song_id, source.split, reason, detail))
+
     def _apply_rules(self, source: SongSource) -> Song | None:
         files = source.files()
         if not files:
-            self._dropped.append(DroppedSong(source.song_id, source.split, "no_audio", "no stem in any track slot"))
+            self._drop(source, "no_audio", "no stem in any track slot")
             return None
         num_samples = files[0].length_at(self.sample_rate)
         seconds = num_samples / self.sample_rate
         if num_samples < self.clip:
-            self._dropped.append(DroppedSong(source.song_id, source.split, "too_short", f"{seconds:.2f} s < one clip of {self.clip_seconds} s"))
+            self._drop(source, "too_short", f"{seconds:.2f} s < one clip of {self.clip_seconds} s")
             return None
         if seconds >= self.max_seconds:
-            self._dropped.append(DroppedSong(source.song_id, source.split, "too_long", f"{seconds:.1f} s >= max_seconds {self.max_seconds}"))
+            self._drop(source, "too_long", f"{seconds:.1f} s >= max_seconds {self.max_seconds}")
             return None
         absent = [name for name, present in zip(self.track_names, source.present) if not present]
         if absent and self.missing == "drop":
-            self._dropped.append(DroppedSong(source.song_id, source.split, "missing_tracks", f"no audio for {', '.join(absent)}"))
+            self._drop(source, "missing_tracks", f"no audio for {', '.join(absent)}")
             return None
         return Song(source, num_samples, count_segments(num_samples, self.clip))
 

@@ -43,8 +43,8 @@ class Dataset(PartInterface, TorchDataset):
     Every dataset factory takes ``tracks`` (the ``S`` slot names), ``vocabulary`` (names that instrument ids
     index; default: ``tracks``; the conditioner uses the same list), ``split`` (``train``, ``validation``,
     ``test``; the trainer builds its evaluation set by overriding it), ``sample_rate`` and ``clip_seconds``.
-    ``synctrack.data.collate_songs`` stacks items into audio ``[B, S, L]`` and a ``TrackInfo``. A dataset with
-    random training crops has ``set_epoch(epoch)``, which the trainer calls at each epoch.
+    ``synctrack.data.collate_songs`` stacks items into audio ``[B, S, L]`` and a ``TrackInfo``. The trainer
+    calls ``set_epoch(epoch)`` at each epoch; datasets with random training crops draw new ones from it.
     """
 
     registry_kind: ClassVar[str] = "dataset"
@@ -57,6 +57,9 @@ class Dataset(PartInterface, TorchDataset):
 
     def __len__(self) -> int:
         raise NotImplementedError
+
+    def set_epoch(self, epoch: int) -> None:
+        """Called by the trainer at the start of each epoch; a no-op unless items depend on the epoch."""
 
     def summary(self) -> DatasetSummary:
         """Songs, clips, duration and present tracks. This default reads every item; datasets override it."""

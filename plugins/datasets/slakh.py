@@ -112,7 +112,9 @@ class SlakhDataset(SongDataset):
             random_shift: shift training clips by up to half a clip; default: on for the train split.
         """
         self.groups = resolve_groups(list(tracks), groups)
-        super().__init__(root, tracks, vocabulary, split, sample_rate, clip_seconds, missing, on_corrupt, max_seconds, random_shift, seed, cache_songs)
+        super().__init__(
+            root, tracks, vocabulary, split, sample_rate, clip_seconds, missing, on_corrupt, max_seconds, random_shift, seed, cache_songs
+        )
 
     def layout_hint(self) -> str:
         return "; expected the Slakh2100 redux layout <root>/<split>/TrackXXXXX/{metadata.yaml, stems/Sxx.flac}"

@@ -33,7 +33,9 @@ class SlakhMSDMDataset(SongDataset):
         cache_songs: int = 1,
     ) -> None:
         """MSDM's Slakh folders at ``root``; the arguments are those of ``slakh`` without ``groups``."""
-        super().__init__(root, tracks, vocabulary, split, sample_rate, clip_seconds, missing, on_corrupt, max_seconds, random_shift, seed, cache_songs)
+        super().__init__(
+            root, tracks, vocabulary, split, sample_rate, clip_seconds, missing, on_corrupt, max_seconds, random_shift, seed, cache_songs
+        )
 
     def layout_hint(self) -> str:
         names = ",".join(self.track_names)

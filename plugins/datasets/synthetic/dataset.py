@@ -162,4 +162,5 @@ class SyntheticDataset(Dataset):
             flags = self._present(index)
             for name, here in zip(self.track_names, flags):
                 present[name] += int(here)
-        return DatasetSummary(songs=self.num_songs, segments=self.num_songs, seconds=self.num_songs * self.clip_seconds, present=present)
+        seconds = self.num_songs * self.clip_seconds
+        return DatasetSummary(songs=self.num_songs, segments=self.num_songs, seconds=seconds, present=present)

@@ -80,7 +80,13 @@ def partials(
     return amplitudes @ waves
 
 
-def harmonics(phase: np.ndarray, amplitudes: np.ndarray, base_hz: float, sample_rate: int, weight: Callable[[int], np.ndarray | float] | None = None) -> np.ndarray:
+def harmonics(
+    phase: np.ndarray,
+    amplitudes: np.ndarray,
+    base_hz: float,
+    sample_rate: int,
+    weight: Callable[[int], np.ndarray | float] | None = None,
+) -> np.ndarray:
     """``sum_k a_k * w_k * sin(k * phase)`` for ``k = 1..len(amplitudes)`` ``[N]`` float32, below the guard.
 
     Uses the recurrence ``sin((k+1)x) = 2 cos(x) sin(kx) - sin((k-1)x)``: one multiply-add per partial
@@ -149,7 +155,8 @@ def karplus_strong(f0: float, seconds: float, sample_rate: int, brightness: floa
     while start < n:
         stop = min(start + period, n)
         span = stop - start
-        line[start:stop] = gain * 0.5 * (line[start - period : start - period + span] + line[start - period - 1 : start - period - 1 + span])
+        back = start - period
+        line[start:stop] = gain * 0.5 * (line[back : back + span] + line[back - 1 : back - 1 + span])
         start = stop
     t_internal = np.arange(n) / internal_rate
     t = _times(int(seconds * sample_rate), sample_rate)
@@ -201,7 +208,10 @@ def brass(pitch: int, sample_rate: int) -> np.ndarray:
     return _normalise(tone * _attack(t, 0.02))
 
 
-def _sustained(f0: float, sample_rate: int, amplitudes: np.ndarray, attack: float, detune_cents: float, vibrato: tuple[float, float, float]) -> np.ndarray:
+def _sustained(
+    f0: float, sample_rate: int, amplitudes: np.ndarray, attack: float, detune_cents: float, vibrato: tuple[float, float, float]
+) -> np.ndarray:
+    """A held harmonic stack: ``amplitudes`` of harmonics 1..K, one or two detuned voices, vibrato (rate, depth, delay)."""
     t = _times(int(3.2 * sample_rate), sample_rate)
     rate, depth, delay = vibrato
     tone = np.zeros_like(t)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .instruments import INSTRUMENTS, TONES, Instrument
+from .instruments import TONES, Instrument
 
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
 MINOR = (0, 2, 3, 5, 7, 8, 10)
@@ -198,7 +198,8 @@ def _drums(grid: Grid, instrument: Instrument, rng: np.random.Generator) -> tupl
         for step in range(subdivision):
             last_eighth = step == subdivision - 1 and position == grid.meter - 1
             piece = "open_hat" if open_hat and last_eighth and subdivision == 2 else "hat"
-            notes.append(Note(t + step * grid.beat / subdivision, piece, None, (0.9 if step == 0 else 0.55) * (0.8 + 0.2 * accent)))
+            velocity = (0.9 if step == 0 else 0.55) * (0.8 + 0.2 * accent)
+            notes.append(Note(t + step * grid.beat / subdivision, piece, None, velocity))
         if extra_kick and position == 2:
             notes.append(Note(t + grid.beat / 2, "kick", None, 0.7))
     return notes, f"{style}/{'16ths' if subdivision == 4 else '8ths'}"
@@ -249,7 +250,7 @@ def _strum(grid: Grid, instrument: Instrument, rng: np.random.Generator) -> tupl
         pitches = voicing(chord, instrument, 5, centre=0.2)
         if style == "halves" and grid.position(k) % 2:
             continue
-        hits = {"eighths": [(0.0, 1.0, False), (0.5, 0.5, True)], "quarters": [(0.0, 0.9, False)], "halves": [(0.0, 0.9, False)]}[style]
+        hits = [(0.0, 1.0, False), (0.5, 0.5, True)] if style == "eighths" else [(0.0, 0.9, False)]  # (beat, velocity, up)
         for offset, velocity, upstroke in hits:
             order = pitches[::-1][:3] if upstroke else pitches
             length = {"eighths": 0.45, "quarters": 0.9, "halves": 1.9}[style] * grid.beat
@@ -336,7 +337,8 @@ def _melody(grid: Grid, instrument: Instrument, rng: np.random.Generator, long_n
             continue
         for start, length in rhythms[int(rng.choice(len(rhythms), p=weights))]:
             strong = start == 0.0 and position % 2 == 0
-            notes.append(Note(t + start * grid.beat, melody.next(chord, strong), 0.95 * length * grid.beat, 0.9 if start == 0 else 0.7))
+            pitch = melody.next(chord, strong)
+            notes.append(Note(t + start * grid.beat, pitch, 0.95 * length * grid.beat, 0.9 if start == 0 else 0.7))
     return notes, "long" if long_notes else "phrases"
 
 

@@ -206,7 +206,7 @@ def test_corrupt_flac_is_an_error_that_names_the_file(redux_root):
         redux(redux_root)
 
 
-@pytest.mark.filterwarnings("ignore:.*audio_rendered: true")
+@pytest.mark.filterwarnings("ignore:.*marked audio_rendered")
 def test_corrupt_flac_is_skipped_with_a_warning_when_asked(redux_root):
     stem = redux_root / "train" / "Track00001" / "stems" / "S02.flac"
     stem.write_bytes(b"garbage" * 100)
@@ -226,7 +226,7 @@ def test_truncated_flac_is_never_read_as_a_shorter_song(redux_root):
         dataset[0]
 
 
-@pytest.mark.filterwarnings("ignore:.*audio_rendered: true")
+@pytest.mark.filterwarnings("ignore:.*marked audio_rendered")
 def test_damaged_metadata_follows_the_corrupt_policy(redux_root):
     (redux_root / "train" / "Track00001" / "metadata.yaml").write_text("stems: [unclosed")
     with pytest.raises(UserError, match=r"Track00001/metadata.yaml: cannot read it"):
