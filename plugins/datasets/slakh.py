@@ -81,6 +81,16 @@ def resolve_groups(tracks: Sequence[str], groups: dict[str, StemGroup] | None) -
     return resolved
 
 
+def _canonical(group: StemGroup) -> dict[str, Any]:
+    """The group as JSON that compares equal for equal meaning (class names casefolded, lists sorted)."""
+    spec = dataclasses.asdict(group)
+    if group.inst_class is not None:
+        spec["inst_class"] = sorted({name.casefold() for name in group.inst_class})
+    if group.program_num is not None:
+        spec["program_num"] = sorted(set(group.program_num))
+    return spec
+
+
 class SlakhDataset(SongDataset):
     """Slakh2100 redux (metadata.yaml + stems/Sxx.flac), stems grouped into track slots."""
 
@@ -121,7 +131,7 @@ class SlakhDataset(SongDataset):
 
     def slot_settings(self) -> dict[str, Any]:
         # A slot's stems depend on every earlier slot (first match wins), so each records the chain.
-        chain = [(name, dataclasses.asdict(group)) for name, group in zip(self.track_names, self.groups)]
+        chain = [(name, _canonical(group)) for name, group in zip(self.track_names, self.groups)]
         return {name: [list(link) for link in chain[: number + 1]] for number, name in enumerate(self.track_names)}
 
     def find_songs(self) -> tuple[list[SongSource], list[DroppedSong]]:

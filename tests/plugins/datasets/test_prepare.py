@@ -85,6 +85,8 @@ def test_a_prepared_folder_serves_a_subset_of_its_tracks(redux_root, tmp_path):
 def test_a_prepared_folder_refuses_other_groups(redux_root, tmp_path):
     out = tmp_path / "prepared"
     prepare_all(redux_root, out)
+    same = {"bass": StemGroup(inst_class=["Bass"]), "drums": StemGroup(inst_class=["DRUMS", "drums"])}  # the defaults
+    assert len(SlakhDataset(out, groups=same, sample_rate=RATE, clip_seconds=CLIP)) == 2
     with pytest.raises(UserError, match=r"prepared with other settings for guitar"):
         len(SlakhDataset(out, groups={"guitar": StemGroup(program_num=[25])}, sample_rate=RATE, clip_seconds=CLIP))
     with pytest.raises(UserError, match=r"prepared with tracks \[bass, drums, guitar, piano\] and has no strings"):
