@@ -150,6 +150,7 @@ class SyntheticDataset(Dataset):
             "beat_times": grid.beat_times().tolist(),
             "downbeat_times": grid.downbeat_times().tolist(),
             "offsets": offsets,
+            "desync": {"shift": self.desync.shift, "jitter": self.desync.jitter},
             "onsets": onsets,
             "patterns": patterns,
             "instruments": list(self.track_names),

@@ -34,17 +34,14 @@ class Desync:
 
     Attributes:
         shift: each track moves by its own offset drawn uniformly from ``[-shift, shift]`` seconds.
-        jitter: each note onset moves further by its own draw from ``[-jitter, jitter]`` seconds.
+        jitter: each onset moves further by its own draw from ``[-jitter, jitter]`` seconds (the notes of a
+            chord move together).
         offsets: fixed offsets in seconds by track name, added to the drawn ones (``{drums: 0.03}``).
     """
 
     shift: float = 0.0
     jitter: float = 0.0
     offsets: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def active(self) -> bool:
-        return bool(self.shift or self.jitter or any(self.offsets.values()))
 
 
 @dataclass(frozen=True)
@@ -396,11 +393,16 @@ def compose(grid: Grid, instrument: Instrument, rng: np.random.Generator) -> tup
 
 
 def move(notes: list[Note], offset: float, jitter: float, rng: np.random.Generator) -> list[Note]:
-    """Notes shifted by ``offset`` plus an independent uniform draw in ``[-jitter, jitter]`` each."""
+    """Notes shifted by ``offset``, each onset further by its own uniform draw in ``[-jitter, jitter]``.
+
+    Notes that start together (a chord, a kick with a hat) share their onset's draw: the player is late or
+    early as a whole.
+    """
     if not notes or (offset == 0.0 and jitter == 0.0):
         return notes
-    extra = rng.uniform(-jitter, jitter, size=len(notes)) if jitter else np.zeros(len(notes))
-    return [Note(note.time + offset + float(delta), note.key, note.length, note.velocity) for note, delta in zip(notes, extra)]
+    onsets = sorted({note.time for note in notes})
+    draws = dict(zip(onsets, rng.uniform(-jitter, jitter, size=len(onsets)) if jitter else np.zeros(len(onsets))))
+    return [Note(note.time + offset + float(draws[note.time]), note.key, note.length, note.velocity) for note in notes]
 
 
 _FADES: dict[int, np.ndarray] = {}
