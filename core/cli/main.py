@@ -20,6 +20,7 @@ COMMANDS: tuple[str, ...] = (
     "synctrack.cli.list_parts",
     "synctrack.cli.recipe",
     "synctrack.cli.pretrained",
+    "synctrack.cli.data",
 )
 
 
