@@ -37,6 +37,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "synctrack.plugins.unet",
     "synctrack.plugins.msdm",
     "synctrack.plugins.msgld",
+    "synctrack.plugins.datasets",
     "synctrack.plugins.beat_trackers",
     "synctrack.plugins.embedders",
     "synctrack.plugins.metrics",

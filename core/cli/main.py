@@ -21,6 +21,7 @@ COMMANDS: tuple[str, ...] = (
     "synctrack.cli.list_parts",
     "synctrack.cli.recipe",
     "synctrack.cli.pretrained",
+    "synctrack.cli.data",
 )
 
 
