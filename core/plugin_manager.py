@@ -38,6 +38,9 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "synctrack.plugins.msdm",
     "synctrack.plugins.msgld",
     "synctrack.plugins.datasets",
+    "synctrack.plugins.beat_trackers",
+    "synctrack.plugins.embedders",
+    "synctrack.plugins.metrics",
 )
 
 
