@@ -1,14 +1,16 @@
 """Loading pretrained weights into a built part through the part's own key map.
 
 A part that can start from pretrained weights declares ``pretrained_component`` (``unet``, ``vae`` or
-``vocoder``) and ``pretrained_key_map(format, source_keys, config) -> {own key: source key}``. Core reads the
-files, applies the map with shape checks (a 1x1 convolution and a linear layer of the same numbers are
-interchangeable), loads, and reports what loaded, what is new and what went unused.
+``vocoder``) and ``pretrained_key_map(format, source_keys, config) -> {own key: source key or Derived}``.
+Core reads the files, applies the map with shape checks (a 1x1 convolution and a linear layer of the same
+numbers are interchangeable), loads, and reports what loaded, what is new and what went unused.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -28,7 +30,15 @@ LDM_PREFIXES = {
 }
 LDM_EXCLUDE = {"vae": ("first_stage_model.vocoder.", "first_stage_model.loss.")}
 
-__all__ = ["PretrainedError", "load_pretrained"]
+__all__ = ["Derived", "PretrainedError", "load_pretrained"]
+
+
+@dataclass(frozen=True)
+class Derived:
+    """An own tensor computed from one source tensor (e.g. weight norm's magnitude from a plain weight)."""
+
+    source: str
+    compute: Callable[[torch.Tensor], torch.Tensor]
 
 
 def _ldm_component(state: dict[str, torch.Tensor], component: str, ema: bool, path: Path) -> dict[str, torch.Tensor]:
@@ -85,19 +95,21 @@ def load_pretrained(part: nn.Module, spec: InitSpec, name: str = "part") -> Load
     loadable: dict[str, torch.Tensor] = {}
     mismatches = []
     for own_key, own_tensor in own.items():
-        source_key = key_map.get(own_key)
+        entry = key_map.get(own_key)
+        source_key = entry.source if isinstance(entry, Derived) else entry
         if source_key is None or source_key not in source:
             report.new.append(own_key)
             continue
-        fitted = _fit(own_tensor, source[source_key])
+        value = entry.compute(source[source_key]) if isinstance(entry, Derived) else source[source_key]
+        fitted = _fit(own_tensor, value)
         if fitted is None:
-            mismatches.append(f"{source_key} -> {own_key}: source {tuple(source[source_key].shape)}, {name} {tuple(own_tensor.shape)}")
+            mismatches.append(f"{source_key} -> {own_key}: source {tuple(value.shape)}, {name} {tuple(own_tensor.shape)}")
             continue
-        if fitted.shape != source[source_key].shape:
+        if fitted.shape != value.shape:
             report.reshaped.append(own_key)
         loadable[own_key] = fitted
         report.loaded.append(own_key)
-    used = {key_map[k] for k in report.loaded}
+    used = {getattr(key_map[k], "source", key_map[k]) for k in report.loaded}
     report.unexpected = sorted(k for k in source if k not in used)
     if mismatches:
         shown = "\n  ".join(mismatches[:10]) + (f"\n  ... and {len(mismatches) - 10} more" if len(mismatches) > 10 else "")

@@ -15,6 +15,8 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
+from synctrack.attention import attend
+
 
 def group_norm(channels: int, groups: int) -> nn.GroupNorm:
     return nn.GroupNorm(num_groups=groups, num_channels=channels, eps=1e-6, affine=True)
@@ -56,7 +58,7 @@ class AttnBlock(nn.Module):
         height = x.shape[2]
         h = self.norm(x)
         q, k, v = (rearrange(proj(h), "n c h w -> n 1 (h w) c") for proj in (self.q, self.k, self.v))
-        out = F.scaled_dot_product_attention(q, k, v)  # scale 1/sqrt(C), as in LDM
+        out = attend(q, k, v)  # one head of width C: scale 1/sqrt(C), as in LDM
         return x + self.proj_out(rearrange(out, "n 1 (h w) c -> n c h w", h=height))
 
 

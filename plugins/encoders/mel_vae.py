@@ -145,15 +145,17 @@ class MelVAE(Encoder):
         return float(1.0 / posterior.sample().std())
 
     def pretrained_key_map(self, fmt: str, source_keys: set[str], config: dict | None) -> dict[str, str]:
-        """``{own key: source key}`` for ``init:``: the LDM layout maps one to one (``autoencoder.X`` <-> ``X``
-        under ``first_stage_model.``); the discriminator has no source and stays new."""
-        if fmt != "ldm":
-            raise PretrainedError(
-                "mel_vae: only the LDM layout (MusicLDM's checkpoint, keys first_stage_model.*) is mapped so far; "
-                "use format: ldm with the .ckpt file"
-            )
-        prefix = "autoencoder."
-        return {key: key[len(prefix):] for key in self.state_dict() if key.startswith(prefix)}
+        """``{own key: source key}`` for ``init:`` from MusicLDM's VAE (LDM or diffusers layout); the
+        discriminator has no source and stays new. A diffusers ``scaling_factor`` is not applied: set the
+        recipe's ``scale_factor`` to it."""
+        from .pretrained import check_diffusers_config, mel_vae_key_map
+
+        levels = len(self.autoencoder.encoder.down)
+        if config is not None:
+            widths = [level.block[-1].conv2.out_channels for level in self.autoencoder.encoder.down]
+            res_blocks = len(self.autoencoder.encoder.down[0].block)
+            check_diffusers_config(config, widths, self.latent_channels, res_blocks)
+        return mel_vae_key_map(list(self.state_dict()), fmt, levels)
 
     # -- training -------------------------------------------------------------------------------------------
 

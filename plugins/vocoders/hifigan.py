@@ -199,37 +199,18 @@ class HifiGanVocoder(Vocoder):
         """Fold weight norm into plain weights, for inference."""
         self.generator.remove_weight_norm()
 
-    def pretrained_key_map(self, fmt: str, source_keys: set[str], config: dict | None) -> dict[str, str]:
-        """``{own key: source key}`` for ``init:`` from the LDM layout (``first_stage_model.vocoder.*``, or a
-        bare generator file): ``generator.X`` <-> ``X``, weight norm's ``original0``/``original1`` <->
-        ``weight_g``/``weight_v`` (or the same spelling). ``checkpoint:`` does the same for a generator file
-        and also converts between weight-norm spellings."""
-        if fmt != "ldm":
-            raise PretrainedError(
-                "hifigan: only the LDM layout (a HiFi-GAN generator file, or first_stage_model.vocoder.* of "
-                "MusicLDM's checkpoint) is mapped so far; use format: ldm or the checkpoint: argument"
-            )
-        spellings = {
-            ".parametrizations.weight.original0": (".weight_g", ".parametrizations.weight.original0"),
-            ".parametrizations.weight.original1": (".weight_v", ".parametrizations.weight.original1"),
-        }
-        key_map = {}
-        for key in self.state_dict():
-            own = key.removeprefix("generator.")
-            candidates = [own]
-            for suffix, sources in spellings.items():
-                if own.endswith(suffix):
-                    candidates = [own[: -len(suffix)] + source for source in sources]
-            found = next((c for c in candidates if c in source_keys), None)
-            if found is None and own.endswith(".weight") and own[: -len(".weight")] + ".weight_g" in source_keys:
-                raise PretrainedError(
-                    "hifigan: the source has weight norm (weight_g/weight_v) but this vocoder was built with "
-                    "remove_weight_norm: true; load it with the checkpoint: argument instead, which converts"
-                )
-            if found is not None:
-                key_map[key] = found
-        return key_map
+    def pretrained_key_map(self, fmt: str, source_keys: set[str], config: dict | None) -> dict:
+        """``{own key: source key or Derived}`` for ``init:``: the original HiFi-GAN layout (``ldm``: a
+        generator file or ``first_stage_model.vocoder.*``) or diffusers' SpeechT5HifiGan ``vocoder/``. Weight
+        norm is filled from ``weight_g``/``weight_v`` or derived from a plain weight."""
+        from .pretrained import hifigan_key_map
 
+        if not any(key.endswith(".original1") for key in self.state_dict()):
+            raise PretrainedError(
+                "hifigan: this vocoder was built with remove_weight_norm: true; init: loads into the weight-normed "
+                "generator, so drop remove_weight_norm (or load with the checkpoint: argument)"
+            )
+        return hifigan_key_map(list(self.state_dict()), fmt, source_keys, config)
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         """Log-mel ``[B, S, n_mels, frames]`` -> waveforms ``[B, S, frames * hop_length]``."""
         check_mel(mel, self.mel_config.n_mels, "hifigan")
