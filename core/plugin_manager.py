@@ -33,6 +33,8 @@ DISABLE_ENV = "SYNCTRACK_DISABLE_PLUGINS"
 # Built-in plugins, registered in this order before any third-party plugin.
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "synctrack.plugins.mixers",
+    "synctrack.plugins.diffusion",
+    "synctrack.plugins.samplers",
 )
 
 

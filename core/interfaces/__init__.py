@@ -9,7 +9,7 @@ interface so that contract tests can check what they built.
 from .data import Dataset
 from .evaluation import BeatTracker, Embedder, Metric
 from .model import Block, Conditioner, Denoiser, Encoder, Mixer, Vocoder
-from .process import Diffusion, Sampler
+from .process import FAMILIES, Diffusion, Prediction, Sampler, SigmaDiffusion, TimestepDiffusion
 
 INTERFACES = {
     cls.registry_kind: cls
@@ -38,9 +38,13 @@ __all__ = [
     "Denoiser",
     "Diffusion",
     "Embedder",
+    "FAMILIES",
     "Encoder",
     "Metric",
     "Mixer",
+    "Prediction",
     "Sampler",
+    "SigmaDiffusion",
+    "TimestepDiffusion",
     "Vocoder",
 ]

@@ -19,12 +19,16 @@ class Encoder(PartInterface, nn.Module):
 
     ``encode``: waveforms ``[B, S, L]`` -> latents ``[B, S, C, T, F]`` (or ``[B, S, C, L']`` for waveform
     models), already multiplied by ``scale_factor``. ``decode``: latents -> vocoder input (a mel
-    ``[B, S, n_mels, frames]``, or waveforms for waveform models).
+    ``[B, S, n_mels, frames]``, or waveforms ``[B, S, L]`` for waveform models).
+
+    ``decodes_to`` says which: ``"mel"`` (a vocoder turns the decoded mel into audio) or ``"waveform"``
+    (decode gives audio itself and the pipeline uses no vocoder).
     """
 
     registry_kind: ClassVar[str] = "encoder"
     sample_rate: int
     scale_factor: float = 1.0
+    decodes_to: str = "mel"
 
     def encode(self, waveforms: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
