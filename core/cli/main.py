@@ -19,6 +19,8 @@ COMMANDS: tuple[str, ...] = (
     "synctrack.cli.demo",
     "synctrack.cli.list_parts",
     "synctrack.cli.recipe",
+    "synctrack.cli.train",
+    "synctrack.cli.sample",
 )
 
 

@@ -1,0 +1,131 @@
+"""Objectives: what the trainer trains, in a form that fits a diffusion model, a VAE and a GAN alike.
+
+The trainer knows nothing about diffusion. It asks an :class:`Objective` for
+
+- ``modules()``: the trained modules by name (checkpointed, averaged by EMA, synchronised across processes);
+- ``parameter_groups()``: one entry per optimizer, in update order, each a list of parameters or of torch
+  parameter-group dicts (``{"params": [...], "lr": ...}`` to override the recipe's optimizer settings);
+- ``loss(optimizer, batch, step, scratch)``: the scalar loss that optimizer minimises on a micro-batch (the
+  mean over its songs), or ``(loss, {"name": value})`` to log more numbers.
+
+Per optimizer step the trainer runs, for each optimizer in order, ``loss`` on every micro-batch, averages the
+gradients over processes, clips, and steps that optimizer before moving to the next one. ``scratch`` is a dict
+per micro-batch kept for the whole step, so a GAN computes the generator output once in the discriminator's
+loss (store it detached) and reuses it in the generator's loss; the generator's loss then sees the
+discriminator already updated, as in HiFi-GAN's training loop.
+
+Optional hooks (the defaults do nothing): ``prepare(dataset)`` before training, ``metadata()`` /
+``load_metadata(meta)`` for what the checkpoint should remember, ``write_samples(folder, step)`` for the
+previews written every ``train.sample_every`` steps (run with the EMA weights).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..errors import UserError
+from ..noise import generators_from_seeds
+
+LossResult = torch.Tensor | tuple[torch.Tensor, Mapping[str, float]]
+
+
+class Objective:
+    """Base class of trainable objectives; see the module documentation for the protocol."""
+
+    def modules(self) -> dict[str, nn.Module]:
+        raise NotImplementedError
+
+    def parameter_groups(self) -> dict[str, list[Any]]:
+        raise NotImplementedError
+
+    def loss(self, optimizer: str, batch: Mapping[str, Any], step: int, scratch: dict[str, Any]) -> LossResult:
+        raise NotImplementedError
+
+    def prepare(self, dataset: Any) -> None:
+        """Called once with the training dataset before the first step."""
+
+    def metadata(self) -> dict[str, Any]:
+        """JSON-serialisable facts stored in every checkpoint's ``meta.json``."""
+        return {}
+
+    def load_metadata(self, meta: Mapping[str, Any]) -> None:
+        """Restore what :meth:`metadata` returned (on resume)."""
+
+    def write_samples(self, folder: Path, step: int) -> None:
+        """Write previews into ``folder`` (rank 0 only, EMA weights loaded, modules in eval mode)."""
+
+
+class DiffusionObjective(Objective):
+    """Trains a :class:`~synctrack.pipeline.Pipeline`'s denoiser with its diffusion's loss.
+
+    Each song's noise level and noise come from a generator seeded by the batch's ``noise_seed`` (set by the
+    trainer from the run seed, the step and the song's position in the global batch), so the loss does not
+    depend on how the global batch is split over processes and accumulation steps.
+    """
+
+    def __init__(self, pipeline: Any, sample_num: int = 2, sample_steps: int | None = None, seed: int = 0) -> None:
+        self.pipeline = pipeline
+        self.sample_num = sample_num
+        self.sample_steps = sample_steps
+        self.seed = seed
+
+    def modules(self) -> dict[str, nn.Module]:
+        return self.pipeline.trained_modules()
+
+    def parameter_groups(self) -> dict[str, list[Any]]:
+        return {"denoiser": [p for p in self.pipeline.denoiser.parameters() if p.requires_grad]}
+
+    def loss(self, optimizer: str, batch: Mapping[str, Any], step: int, scratch: dict[str, Any]) -> torch.Tensor:
+        generators = generators_from_seeds(batch["noise_seed"]) if "noise_seed" in batch else None
+        return self.pipeline.training_loss(batch, generators).mean()
+
+    def prepare(self, dataset: Any) -> None:
+        """Learn the song layout (track names, instruments, clip length, sample rate) from the dataset."""
+        layout = self.pipeline.layout
+        item = dataset[0]
+        audio = item["audio"]
+        layout.clip_samples = int(audio.shape[-1])
+        layout.instrument_ids = [int(v) for v in item["instrument_ids"]]
+        names = list(getattr(dataset, "track_names", None) or [])
+        layout.track_names = names if len(names) == audio.shape[0] else [f"track{i}" for i in range(audio.shape[0])]
+        rate = getattr(dataset, "sample_rate", None)
+        layout.sample_rate = int(rate) if rate else None
+        encoder_rate = getattr(self.pipeline.encoder, "sample_rate", None)
+        if rate and encoder_rate and int(rate) != int(encoder_rate):
+            raise UserError(
+                f"data: the dataset gives audio at {rate} Hz but model.encoder expects {encoder_rate} Hz; "
+                "set the dataset's sample_rate to match the encoder"
+            )
+
+    def metadata(self) -> dict[str, Any]:
+        return {"layout": self.pipeline.layout.to_dict()}
+
+    def load_metadata(self, meta: Mapping[str, Any]) -> None:
+        from ..pipeline import SongLayout
+
+        if "layout" in meta:
+            self.pipeline.layout = SongLayout.from_dict(meta["layout"])
+
+    def write_samples(self, folder: Path, step: int) -> None:
+        """``sample_num`` songs with a fixed seed (comparable across steps), as WAVs and mel figures."""
+        from ..outputs import write_songs
+
+        pipeline = self.pipeline
+        generator = torch.Generator().manual_seed(self.seed)
+        latents = pipeline.sample_latents(self.sample_num, steps=self.sample_steps, generator=generator)
+        rendered = pipeline.render(latents)
+        rate = pipeline.sample_rate
+        names = pipeline.layout.track_names or [f"track{i}" for i in range(latents.shape[1])]
+        if rendered.waveforms is None or rate is None:
+            from ..outputs import plot_mels
+
+            mels = rendered.mels if rendered.mels is not None else latents.flatten(2).unsqueeze(2)
+            for index, song in enumerate(mels):
+                plot_mels(folder / f"song_{index:03d}" / "mels.png", song, names, title=f"step {step}")
+            return
+        write_songs(folder, rendered.waveforms, names, rate, mels=rendered.mels)
