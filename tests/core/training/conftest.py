@@ -6,11 +6,21 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
 import engine_toys  # noqa: E402
 from synctrack.plugin_manager import _state  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run fastest on one thread, and the machine is shared."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture
@@ -33,3 +43,4 @@ def toy_recipe(tmp_path, toys, monkeypatch):
         return path
 
     return write
+

@@ -19,7 +19,8 @@ TRACK_NAMES = ["bass", "drums", "guitar", "piano"]
 
 
 class ToyDenoiser(Denoiser):
-    """An MLP over each track's flattened latents, its noise level, its instrument and the song's track mean."""
+    """An MLP over each track's flattened latents, its noise level, its instrument and the song's track mean,
+    plus a level-dependent gain on the input (so noise prediction, a level-dependent rescaling, is easy)."""
 
     def __init__(self, features: int = 16, hidden: int = 64, instruments: int = 4, nan_after_calls: int = 0) -> None:
         super().__init__()
@@ -27,6 +28,7 @@ class ToyDenoiser(Denoiser):
         self.instrument = nn.Embedding(instruments, hidden)
         self.input = nn.Linear(2 * features + 8, hidden)
         self.output = nn.Linear(hidden, features)
+        self.gain = nn.Sequential(nn.Linear(8, hidden), nn.SiLU(), nn.Linear(hidden, features))
         self.nan_after_calls = nan_after_calls  # > 0: outputs NaN from that call on (for the NaN guard test)
         self.calls = 0
 
@@ -35,12 +37,12 @@ class ToyDenoiser(Denoiser):
         batch, count = x.shape[:2]
         flat = x.reshape(batch, count, -1)
         mean = (flat * tracks.mask[..., None]).sum(1, keepdim=True) / tracks.mask.sum(1).clamp(min=1)[:, None, None]
-        frequencies = torch.arange(1, 5, device=x.device, dtype=x.dtype)
-        level = (noise_level.to(x.dtype) / 100.0)[:, None] * frequencies
+        periods = torch.tensor([1000.0, 100.0, 10.0, 1.0], device=x.device, dtype=x.dtype)
+        level = noise_level.to(x.dtype)[:, None] / periods
         embedding = torch.cat([level.sin(), level.cos()], dim=-1)[:, None, :].expand(batch, count, -1)
         hidden = self.input(torch.cat([flat, mean.expand_as(flat), embedding], dim=-1))
         hidden = torch.nn.functional.silu(hidden + self.instrument(tracks.instrument_ids))
-        out = self.output(hidden).reshape(x.shape)
+        out = (self.output(hidden) + self.gain(embedding) * flat).reshape(x.shape)
         if self.nan_after_calls and self.calls >= self.nan_after_calls:
             out = out * float("nan")
         return out
@@ -145,7 +147,9 @@ train:
   steps: {steps}
   batch_size: {batch}
   grad_accumulation: {accumulation}
-  optimizer: {{lr: 0.003}}
+  optimizer: {{lr: 0.003, weight_decay: 0.01}}
+  warmup_steps: 3
+  schedule: cosine
   checkpoint_every: {checkpoint_every}
   log_every: 1
   ema_decay: 0.9
@@ -156,3 +160,17 @@ train:
 
 def recipe_text(songs=8, steps=20, batch=4, accumulation=1, checkpoint_every=10, extra=""):
     return RECIPE.format(songs=songs, steps=steps, batch=batch, accumulation=accumulation, checkpoint_every=checkpoint_every) + extra
+
+
+def make_trainer(recipe_path, out, overrides=(), objective=None, **kwargs):
+    """A Trainer of a toy recipe, built the way ``synctrack train`` builds it."""
+    from synctrack import build, load_recipe
+    from synctrack.training.objective import DiffusionObjective
+    from synctrack.training.trainer import Trainer
+
+    recipe = load_recipe(recipe_path, list(overrides)).validate()
+    config = recipe.build("train")
+    torch.manual_seed(config.seed)
+    pipeline = build(recipe)
+    objective = objective(pipeline) if objective is not None else DiffusionObjective(pipeline, seed=config.seed)
+    return Trainer(objective, recipe.build("data"), config, out, recipe.dump(), show_progress=False, **kwargs)
