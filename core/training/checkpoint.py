@@ -287,6 +287,7 @@ def load_pipeline(
 
     checkpoint = load_checkpoint(path, trainer_state=False)
     recipe = recipe_from_text(checkpoint["recipe"], name=str(checkpoint["folder"] / RECIPE), overrides=overrides)
+    recipe.files = [checkpoint["folder"] / RECIPE]  # messages name the stored recipe
     pipeline = build(recipe, registry=registry)
     weights = checkpoint["ema"] if ema and checkpoint["ema"] is not None else checkpoint["weights"]
     try:
