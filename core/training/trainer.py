@@ -299,8 +299,7 @@ class Trainer:
             if not torch.isfinite(norm) and self.scaler is None:
                 raise NonFiniteLossError(self._nonfinite_message(f"the gradient norm of optimizer {name!r} is {float(norm)}"))
             if self.scaler is not None:
-                self.scaler.step(optimizer)
-                self.scaler.update()
+                self.scaler.step(optimizer)  # skips the step when fp16 gradients overflowed
             else:
                 optimizer.step()
             self.schedulers[name].step()
@@ -309,6 +308,8 @@ class Trainer:
             row[f"{prefix}grad_norm"] = float(norm)
             row[f"{prefix}lr"] = optimizer.param_groups[0]["lr"]
             row.update({f"{prefix}{key}": value for key, value in extras.items()})
+        if self.scaler is not None:
+            self.scaler.update()  # once per step, after every optimizer stepped
         self._zero_all_grads()
         if self.ema is not None:
             self.ema.update(self.modules)

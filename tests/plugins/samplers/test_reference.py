@@ -11,6 +11,9 @@ from synctrack.tracks import TrackInfo
 from synctrack.plugins.diffusion import DDPM
 from synctrack.plugins.samplers import DDIMSampler, DDPMSampler, DPMSolverPPSampler
 
+# diffusers' DPM scheduler trips a numpy 2 deprecation inside set_timesteps; not ours to fix
+pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning")
+
 SHAPE = (2, 3, 2, 4, 3)  # [B, S, C, T, F]
 SCHEDULE = dict(num_train_timesteps=1000, beta_start=0.0015, beta_end=0.0195, beta_schedule="scaled_linear")
 PREDICTION = {"epsilon": "epsilon", "v": "v_prediction"}
