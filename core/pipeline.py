@@ -95,10 +95,18 @@ class Pipeline(nn.Module):
         self.sampler = sampler
         self.recipe = recipe
         self.layout = layout or SongLayout()
-        if encoder is not None:
-            encoder.requires_grad_(False)  # a pretrained front end: frozen while the denoiser trains
-        if vocoder is not None:
-            vocoder.requires_grad_(False)
+        for part in (encoder, vocoder):
+            if part is not None:
+                part.requires_grad_(False)  # a pretrained front end: frozen while the denoiser trains
+        self.train(True)
+
+    def train(self, mode: bool = True) -> Pipeline:
+        """Set the denoiser's mode; the frozen encoder and vocoder always stay in eval mode."""
+        super().train(mode)
+        for part in (self.encoder, self.vocoder):
+            if part is not None:
+                part.eval()
+        return self
 
     # -- parts and properties -----------------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from typing import Any
 import torch
 
 from . import noise as draws
-from .errors import UserError
+from .errors import ArgumentError, UserError
 from .interfaces import Diffusion, Prediction, Sampler
 from .tracks import TrackInfo
 
@@ -27,6 +27,10 @@ FAMILY_EXAMPLES = {"timestep": "ddpm", "sigma": "edm"}
 
 class IncompatiblePartsError(UserError):
     """A sampler and a diffusion of different families, or parts that cannot work together."""
+
+
+class SamplingSettingsError(ArgumentError):
+    """Sampler settings that cannot work (too many steps for the diffusion, a spacing that collapses)."""
 
 
 def check_pairing(
@@ -132,7 +136,7 @@ class SamplerBase(Sampler):
 
     def __init__(self, steps: int | None, guidance_scale: float = 1.0) -> None:
         if steps is not None and steps < 1:
-            raise ValueError(f"steps must be at least 1, got {steps}")
+            raise SamplingSettingsError(f"steps must be at least 1, got {steps}")
         self.steps = steps
         self.guidance_scale = guidance_scale
 
@@ -175,7 +179,7 @@ class SamplerBase(Sampler):
                 known = known_mask = None
         steps = self.steps if steps is None else int(steps)
         if steps is not None and steps < 1:
-            raise ValueError(f"steps must be at least 1, got {steps}")
+            raise SamplingSettingsError(f"steps must be at least 1, got {steps}")
         scale = self.guidance_scale if guidance_scale is None else float(guidance_scale)
         run = SamplingRun(denoiser, diffusion, shape, tracks, known, known_mask, generator, context, scale, on_step, dtype)
         with torch.no_grad():

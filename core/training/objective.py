@@ -14,7 +14,8 @@ per micro-batch kept for the whole step, so a GAN computes the generator output 
 loss (store it detached) and reuses it in the generator's loss; the generator's loss then sees the
 discriminator already updated, as in HiFi-GAN's training loop.
 
-Optional hooks (the defaults do nothing): ``prepare(dataset)`` before training, ``metadata()`` /
+Optional hooks: ``to(device)`` moves what the objective uses (default: its modules), and (doing nothing by
+default) ``prepare(dataset)`` before training, ``metadata()`` /
 ``load_metadata(meta)`` for what the checkpoint should remember, ``write_samples(folder, step)`` for the
 previews written every ``train.sample_every`` steps (run with the EMA weights).
 """
@@ -45,6 +46,11 @@ class Objective:
 
     def loss(self, optimizer: str, batch: Mapping[str, Any], step: int, scratch: dict[str, Any]) -> LossResult:
         raise NotImplementedError
+
+    def to(self, device: torch.device) -> None:
+        """Move everything the objective uses to ``device`` (frozen parts too); by default its modules."""
+        for module in self.modules().values():
+            module.to(device)
 
     def prepare(self, dataset: Any) -> None:
         """Called once with the training dataset before the first step."""
@@ -79,6 +85,9 @@ class DiffusionObjective(Objective):
 
     def parameter_groups(self) -> dict[str, list[Any]]:
         return {"denoiser": [p for p in self.pipeline.denoiser.parameters() if p.requires_grad]}
+
+    def to(self, device: torch.device) -> None:
+        self.pipeline.to(device)  # the encoder too: it encodes every batch
 
     def loss(self, optimizer: str, batch: Mapping[str, Any], step: int, scratch: dict[str, Any]) -> torch.Tensor:
         generators = generators_from_seeds(batch["noise_seed"]) if "noise_seed" in batch else None

@@ -16,7 +16,7 @@ import math
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,6 @@ from typing import Any
 import torch
 import yaml
 from rich.console import Console
-from torch import nn
 
 from ..errors import UserError
 from ..noise import derive_seed
@@ -125,10 +124,9 @@ class Trainer:
         self.step = 0
 
         self.modules = objective.modules()
+        objective.to(self.device)
         for module in self.modules.values():
-            module.to(self.device)
             module.train()
-        self._owner_to(objective)
         # every process starts from rank 0's weights, whatever each process's initialisation drew
         self.dist.broadcast_([t for t in flat_state(self.modules).values()])
 
@@ -145,12 +143,6 @@ class Trainer:
         self._stop_requested = False
         if self.dist.world_size > 1:
             torch.manual_seed(derive_seed(config.seed, "global", self.dist.rank))
-
-    def _owner_to(self, objective: Objective) -> None:
-        # Frozen parts the objective uses (an encoder) must sit on the same device as the trained ones.
-        owner = getattr(objective, "pipeline", None)
-        if isinstance(owner, nn.Module):
-            owner.to(self.device)
 
     def _make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         settings = self.config.optimizer

@@ -20,6 +20,7 @@ from typing import Any, Literal
 import torch
 
 from synctrack import noise as draws
+from synctrack.errors import ArgumentError
 from synctrack.interfaces import Prediction, TimestepDiffusion
 from synctrack.interfaces.process import per_song
 from synctrack.tracks import TrackInfo
@@ -52,9 +53,9 @@ class DDPM(TimestepDiffusion):
         beta_end: float = 0.0195,
     ) -> None:
         if num_timesteps < 2:
-            raise ValueError(f"num_timesteps must be at least 2, got {num_timesteps}")
+            raise ArgumentError(f"ddpm: num_timesteps must be at least 2, got {num_timesteps}")
         if schedule != "cosine" and not 0 < beta_start < beta_end < 1:
-            raise ValueError(f"need 0 < beta_start < beta_end < 1, got {beta_start}, {beta_end}")
+            raise ArgumentError(f"ddpm: need 0 < beta_start < beta_end < 1, got beta_start={beta_start}, beta_end={beta_end}")
         self.prediction = prediction
         self.schedule = schedule
         self.num_timesteps = num_timesteps

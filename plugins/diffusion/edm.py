@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from synctrack import noise as draws
+from synctrack.errors import ArgumentError
 from synctrack.interfaces import Prediction, SigmaDiffusion
 from synctrack.interfaces.process import per_song
 from synctrack.tracks import TrackInfo
@@ -31,7 +32,7 @@ class EDM(SigmaDiffusion):
 
     def __init__(self, sigma_data: float = 0.5, p_mean: float = -1.2, p_std: float = 1.2) -> None:
         if sigma_data <= 0 or p_std <= 0:
-            raise ValueError(f"sigma_data and p_std must be positive, got {sigma_data}, {p_std}")
+            raise ArgumentError(f"edm: sigma_data and p_std must be positive, got sigma_data={sigma_data}, p_std={p_std}")
         self.sigma_data = sigma_data
         self.p_mean = p_mean
         self.p_std = p_std

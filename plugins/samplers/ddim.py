@@ -18,7 +18,7 @@ from typing import Literal
 
 import torch
 
-from synctrack.sampling import SamplerBase, SamplingRun
+from synctrack.sampling import SamplerBase, SamplingRun, SamplingSettingsError
 
 from .timesteps import spaced_timesteps
 
@@ -39,7 +39,7 @@ class DDIMSampler(SamplerBase):
     ) -> None:
         super().__init__(steps, guidance_scale)
         if eta < 0:
-            raise ValueError(f"eta must be >= 0, got {eta}")
+            raise SamplingSettingsError(f"eta must be >= 0, got {eta}")
         self.eta = eta
         self.timestep_spacing = timestep_spacing
         self.steps_offset = steps_offset

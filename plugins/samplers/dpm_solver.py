@@ -19,13 +19,13 @@ from typing import Literal
 import numpy as np
 import torch
 
-from synctrack.sampling import SamplerBase, SamplingRun
+from synctrack.sampling import SamplerBase, SamplingRun, SamplingSettingsError
 
 
 def dpm_timesteps(num_timesteps: int, steps: int, spacing: str, offset: int = 0) -> list[int]:
     """``steps`` descending timesteps, the last step then going to the clean level."""
     if not 1 <= steps < num_timesteps:
-        raise ValueError(f"steps must be in 1 .. {num_timesteps - 1}, got {steps}")
+        raise SamplingSettingsError(f"steps must be in 1 .. {num_timesteps - 1}, got {steps}")
     if spacing == "linspace":
         values = np.linspace(0, num_timesteps - 1, steps + 1).round()[::-1][:-1]
     elif spacing == "leading":
@@ -36,7 +36,7 @@ def dpm_timesteps(num_timesteps: int, steps: int, spacing: str, offset: int = 0)
         raise ValueError(f"unknown timestep spacing {spacing!r}")
     result = [int(v) for v in values]
     if len(set(result)) != steps or max(result) > num_timesteps - 1 or min(result) < 0:
-        raise ValueError(f"{spacing!r} spacing does not give {steps} distinct timesteps; use fewer steps")
+        raise SamplingSettingsError(f"{spacing!r} spacing does not give {steps} distinct timesteps; use fewer steps")
     return result
 
 

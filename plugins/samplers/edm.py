@@ -15,7 +15,7 @@ import math
 
 import torch
 
-from synctrack.sampling import SamplerBase, SamplingRun
+from synctrack.sampling import SamplerBase, SamplingRun, SamplingSettingsError
 
 
 def karras_sigmas(steps: int, sigma_min: float, sigma_max: float, rho: float) -> list[float]:
@@ -44,9 +44,9 @@ class _EDMSampler(SamplerBase):
     ) -> None:
         super().__init__(steps, guidance_scale)
         if not 0 < sigma_min < sigma_max:
-            raise ValueError(f"need 0 < sigma_min < sigma_max, got {sigma_min}, {sigma_max}")
+            raise SamplingSettingsError(f"need 0 < sigma_min < sigma_max, got sigma_min={sigma_min}, sigma_max={sigma_max}")
         if churn < 0:
-            raise ValueError(f"churn must be >= 0, got {churn}")
+            raise SamplingSettingsError(f"churn must be >= 0, got {churn}")
         self.sigma_min, self.sigma_max, self.rho = sigma_min, sigma_max, rho
         self.churn, self.churn_sigma_min, self.churn_sigma_max, self.churn_noise = churn, churn_sigma_min, churn_sigma_max, churn_noise
 

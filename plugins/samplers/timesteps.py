@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from synctrack.sampling import SamplingSettingsError
+
 
 def spaced_timesteps(num_timesteps: int, steps: int, spacing: str, offset: int = 0) -> list[int]:
     """``steps`` distinct timesteps in ``0 .. num_timesteps - 1``, descending."""
     if not 1 <= steps <= num_timesteps:
-        raise ValueError(f"steps must be in 1 .. {num_timesteps} (the diffusion's timesteps), got {steps}")
+        raise SamplingSettingsError(f"steps must be in 1 .. {num_timesteps} (the diffusion's timesteps), got {steps}")
     if spacing == "leading":
         values = np.arange(steps) * (num_timesteps // steps) + offset
     elif spacing == "trailing":
@@ -24,7 +26,7 @@ def spaced_timesteps(num_timesteps: int, steps: int, spacing: str, offset: int =
         raise ValueError(f"unknown timestep spacing {spacing!r}")
     result = sorted({int(v) for v in values}, reverse=True)
     if len(result) != steps or result[0] > num_timesteps - 1 or result[-1] < 0:
-        raise ValueError(
+        raise SamplingSettingsError(
             f"{spacing!r} spacing with offset {offset} does not give {steps} distinct timesteps in "
             f"0 .. {num_timesteps - 1}; lower the offset or the number of steps"
         )

@@ -56,6 +56,14 @@ def test_build_returns_one_pipeline_of_the_recipes_parts(recipe):
     assert pipeline.recipe.get("model.sampler.steps") == 7 and pipeline.sample_rate == 8000
 
 
+def test_the_frozen_front_end_stays_in_eval_mode(recipe):
+    pipeline = synctrack.build(recipe(encoder="toy_mel", vocoder="  vocoder: toy_vocoder\n"))
+    pipeline.train()
+    assert pipeline.denoiser.training and not pipeline.encoder.training and not pipeline.vocoder.training
+    pipeline.eval()
+    assert not pipeline.denoiser.training
+
+
 def test_missing_parts_are_listed_together(recipe, tmp_path):
     (tmp_path / "empty.yaml").write_text("model: {encoder: toy_frames}\n")
     with pytest.raises(RecipeError) as caught:

@@ -86,6 +86,8 @@ def test_sample_keeps_a_given_track_exactly(trained, tmp_path, capsys):
         (["--sampler", "edm_heun"], "sampler 'edm_heun' works with 'sigma' diffusions"),
         (["--sampler", "ddmi"], "recipe.yaml: model.sampler.type: 'ddmi' is not in the sampler registry"),
         (["model.denoiser.hidden=8"], "do not fit the model its recipe builds"),
+        (["--steps", "500"], "steps must be in 1 .. 100 (the diffusion's timesteps), got 500"),
+        (["model.sampler.eta=-1"], "eta must be >= 0, got -1"),
     ],
 )
 def test_sample_user_errors_exit_2(trained, tmp_path, capsys, arguments, fragment):

@@ -18,7 +18,7 @@ from synctrack.training import checkpoint as ckpt
 from synctrack.training.data import collate_songs
 from synctrack.training.ema import EMA, flat_state
 from synctrack.training.objective import DiffusionObjective, Objective
-from synctrack.training.trainer import NonFiniteLossError, lr_factor
+from synctrack.training.trainer import NonFiniteLossError, lr_factor, resolve_precision
 
 
 def fixed_noise_loss(pipeline, dataset) -> float:
@@ -194,3 +194,11 @@ def test_resuming_with_a_different_model_is_refused(toy_recipe, tmp_path):
     changed = make_trainer(toy_recipe(steps=4), tmp_path / "run", ["model.denoiser.hidden=32"])
     with pytest.raises(UserError, match="the recipe's model section\\(s\\) differ from the checkpoint's"):
         changed.resume()
+
+
+def test_mixed_precision_is_for_cuda_only():
+    with pytest.warns(UserWarning, match="train.precision=bf16 needs CUDA; training in fp32 on cpu"):
+        assert resolve_precision("bf16", torch.device("cpu")) is None
+    assert resolve_precision("auto", torch.device("cpu")) is None
+    assert resolve_precision("fp16", torch.device("cuda")) == torch.float16
+    assert resolve_precision("fp32", torch.device("cuda")) is None
