@@ -7,8 +7,10 @@ family matches the diffusion's; a waveform-decoding encoder takes no vocoder) an
 :func:`synctrack.load_pipeline`, which builds from the recipe stored in a checkpoint and loads its weights).
 
 The space the diffusion runs in is the encoder's latent space. Without an encoder it is the data itself:
-``batch["audio"]`` ``[B, S, L]`` (or a mel, when a vocoder turns it into audio). A batch may also carry
-precomputed ``latents`` ``[B, S, ...]``, which skip the encoder.
+the batch's audio ``[B, S, L]`` (or a mel, when a vocoder turns it into audio). A batch is a
+``synctrack.data.SongBatch`` (``audio``, ``tracks``, ``meta``) or a dict with ``audio``, ``instrument_ids`` and
+``track_mask``; either may also carry precomputed ``latents`` ``[B, S, ...]`` (the encoder is then skipped)
+and a ``context`` (the condition of conditional models).
 """
 
 from __future__ import annotations
@@ -130,27 +132,31 @@ class Pipeline(nn.Module):
 
     # -- training -----------------------------------------------------------------------------------------
 
-    def latents(self, batch: Mapping[str, Any]) -> torch.Tensor:
-        """Clean latents ``[B, S, ...]`` of a batch: its ``latents``, else the encoded ``audio``, else the audio."""
-        if "latents" in batch:
-            return batch["latents"]
-        audio = batch["audio"]
+    def latents(self, batch: Any) -> torch.Tensor:
+        """Clean latents ``[B, S, ...]`` of a batch: its ``latents``, else the encoded audio, else the audio."""
+        latents = _field(batch, "latents")
+        if latents is not None:
+            return latents
+        audio = _field(batch, "audio")
         if self.encoder is None:
             return audio
         with torch.no_grad():
             return self.encoder.encode(audio)
 
     @staticmethod
-    def tracks_of(batch: Mapping[str, Any]) -> TrackInfo:
+    def tracks_of(batch: Any) -> TrackInfo:
+        """The batch's :class:`TrackInfo` ``[B, S]``."""
+        tracks = _field(batch, "tracks")
+        if tracks is not None:
+            return tracks
         return TrackInfo(batch["instrument_ids"], batch["track_mask"])
 
-    def training_loss(self, batch: Mapping[str, Any], generator: Generators = None) -> torch.Tensor:
-        """Per-song diffusion losses ``[B]`` of a batch (``audio`` or ``latents``, ``instrument_ids``,
-        ``track_mask``, optional ``context``). Their mean is the batch loss."""
+    def training_loss(self, batch: Any, generator: Generators = None) -> torch.Tensor:
+        """Per-song diffusion losses ``[B]`` of a batch (see the module documentation); their mean is the batch loss."""
         x0 = self.latents(batch)
         if self.layout.latent_shape is None:
             self.layout.latent_shape = list(x0.shape[2:])
-        return self.diffusion.training_loss(self.denoiser, x0, self.tracks_of(batch), batch.get("context"), generator)
+        return self.diffusion.training_loss(self.denoiser, x0, self.tracks_of(batch), _field(batch, "context"), generator)
 
     # -- sampling -----------------------------------------------------------------------------------------
 
@@ -232,6 +238,13 @@ class Pipeline(nn.Module):
         if rendered.waveforms is None:
             raise UserError("this model decodes to mels but has no vocoder: add model.vocoder to the recipe to get audio")
         return rendered.waveforms
+
+
+def _field(batch: Any, name: str) -> Any:
+    """``batch[name]`` for dicts, ``batch.name`` for batch objects; None when absent."""
+    if isinstance(batch, Mapping):
+        return batch.get(name)
+    return getattr(batch, name, None)
 
 
 def _node_name(recipe: Recipe, path: str) -> str | None:

@@ -33,6 +33,14 @@ DISABLE_ENV = "SYNCTRACK_DISABLE_PLUGINS"
 # Built-in plugins, registered in this order before any third-party plugin.
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "synctrack.plugins.mixers",
+    "synctrack.plugins.conditioners",
+    "synctrack.plugins.unet",
+    "synctrack.plugins.msdm",
+    "synctrack.plugins.msgld",
+    "synctrack.plugins.datasets",
+    "synctrack.plugins.beat_trackers",
+    "synctrack.plugins.embedders",
+    "synctrack.plugins.metrics",
     "synctrack.plugins.diffusion",
     "synctrack.plugins.samplers",
 )

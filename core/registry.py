@@ -57,8 +57,8 @@ class Part:
 
 
 def first_docstring_line(obj: Any) -> str:
-    doc = inspect.getdoc(obj) or ""
-    return doc.strip().splitlines()[0].strip() if doc.strip() else ""
+    doc = (inspect.getdoc(obj) or "").strip()
+    return doc.splitlines()[0].strip().replace("``", "") if doc else ""
 
 
 def check_kind(kind: str) -> str:

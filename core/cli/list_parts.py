@@ -20,8 +20,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def parts_table(kind: str | None = None, title: str = "registered parts") -> Table:
     registry = get_registry()
     table = Table(title=title, title_justify="left")
-    for column in ("kind", "name", "summary", "plugin"):
-        table.add_column(column, overflow="fold")
+    table.add_column("kind", no_wrap=True)
+    table.add_column("name", no_wrap=True)
+    table.add_column("summary", overflow="fold", ratio=1)
+    table.add_column("plugin", no_wrap=True)
     for part in registry.parts(kind):
         table.add_row(part.kind, part.name, part.summary, part.plugin)
     return table

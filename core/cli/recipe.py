@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 
+from rich.table import Table
+
 from ..errors import RecipeError
+from ..parameters import parameter_breakdown
 from ..recipe import load_recipe, looks_like_override
 from . import console
 
@@ -16,6 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show = actions.add_parser("show", help="print the resolved recipe (bases merged, overrides applied)")
     show.add_argument("file", help="recipe YAML file")
     show.add_argument("overrides", nargs="*", metavar="KEY=VALUE|~KEY", help="overrides")
+    show.add_argument("--params", action="store_true", help="also count the parameters of each model part")
     show.set_defaults(handler=run_show)
 
     validate = actions.add_parser("validate", help="check recipes against the registry; exit 2 on problems")
@@ -34,7 +38,30 @@ def run_show(args: argparse.Namespace) -> int:
     console.out.print(f"# content hash: {recipe.content_hash}", markup=False)
     console.out.print(recipe.dump(), markup=False, end="")
     recipe.validate()  # the resolved text is printed either way; problems still end with exit code 2
+    if args.params:
+        console.out.print(parameter_table(recipe))
     return 0
+
+
+def parameter_table(recipe) -> Table:
+    """Parameter counts of every model part in the recipe, built on the meta device (no memory, no time)."""
+    import torch
+
+    table = Table(title="parameters", title_justify="left")
+    for column in ("part", "role", "parameters"):
+        table.add_column(column, justify="right" if column == "parameters" else "left")
+    for section in ("denoiser", "encoder", "vocoder"):
+        if recipe.get(f"model.{section}") is None:
+            continue
+        with torch.device("meta"):
+            part = recipe.build(f"model.{section}")
+        if not isinstance(part, torch.nn.Module):
+            continue
+        counts = parameter_breakdown(part, name=section)
+        for role, count in counts.items():
+            if count or role in (section, "total"):
+                table.add_row(section, role, f"{count:,}")
+    return table
 
 
 def run_validate(args: argparse.Namespace) -> int:

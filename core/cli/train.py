@@ -39,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from ..training import TrainSection
     from ..training.checkpoint import latest_checkpoint
     from ..training.checkpoint import write_text_atomically as write_text
-    from ..training.data import collate_songs
+    from ..data import collate_songs
     from ..training.distributed import Distributed
     from ..training.objective import DiffusionObjective
     from ..training.trainer import Trainer

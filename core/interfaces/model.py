@@ -10,11 +10,27 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from ..pretrained import InitSpec, load_pretrained
 from ..tracks import TrackInfo
 from .base import PartInterface
 
 
-class Encoder(PartInterface, nn.Module):
+class Pretrainable(PartInterface):
+    """Parts whose recipe node may hold ``init: {from: PATH, format: auto|ldm|diffusers, strict: false}``.
+
+    The part declares ``pretrained_component`` and ``pretrained_key_map`` (see synctrack.pretrained).
+    """
+
+    node_options: ClassVar[dict[str, Any]] = {"init": InitSpec | None}
+
+    @classmethod
+    def apply_node_option(cls, part: Any, key: str, value: Any, where: str) -> None:
+        if any(parameter.is_meta for parameter in part.parameters()):
+            return  # built on the meta device to count parameters: there is nothing to load into
+        load_pretrained(part, value, name=where.removesuffix(".init"))
+
+
+class Encoder(Pretrainable, nn.Module):
     """Maps waveforms to the space the diffusion runs in, and back to what the vocoder takes.
 
     ``encode``: waveforms ``[B, S, L]`` -> latents ``[B, S, C, T, F]`` (or ``[B, S, C, L']`` for waveform
@@ -41,7 +57,7 @@ class Encoder(PartInterface, nn.Module):
         raise NotImplementedError
 
 
-class Denoiser(PartInterface, nn.Module):
+class Denoiser(Pretrainable, nn.Module):
     """Predicts from noisy latents ``[B, S, ...]`` a tensor of the same shape (noise, v or x0).
 
     ``forward(x, noise_level, tracks, context=None)``: ``noise_level`` is ``[B]`` (a timestep or a sigma, as
@@ -91,7 +107,7 @@ class Conditioner(PartInterface, nn.Module):
         raise NotImplementedError
 
 
-class Vocoder(PartInterface, nn.Module):
+class Vocoder(Pretrainable, nn.Module):
     """Turns decoded features (a mel ``[B, S, n_mels, frames]``) into waveforms ``[B, S, L]``."""
 
     registry_kind: ClassVar[str] = "vocoder"

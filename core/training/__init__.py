@@ -17,12 +17,12 @@ _LAZY = {
     "NonFiniteLossError": "trainer",
     "Objective": "objective",
     "DiffusionObjective": "objective",
+    "StepContext": "objective",
     "CheckpointError": "checkpoint",
     "load_checkpoint": "checkpoint",
     "load_pipeline": "checkpoint",
     "latest_checkpoint": "checkpoint",
     "EMA": "ema",
-    "collate_songs": "data",
 }
 
 __all__ = ["OptimizerSection", "TrainSection", *_LAZY]

@@ -1,16 +1,18 @@
-"""Batches for training: collation, a resumable distributed sampler, and micro-batches.
+"""Batches for training: a resumable distributed sampler, per-song noise seeds, and micro-batches.
 
 The data order is a pure function of (seed, epoch): every epoch shuffles with ``torch.randperm`` seeded from
 them, as :class:`torch.utils.data.DistributedSampler` does, and rank ``r`` of ``W`` takes every ``W``-th index.
 Global batch ``k`` of an epoch is therefore the same set of songs for any world size, each song keeping its
 position ``p`` in it (rank ``r``'s ``j``-th song has ``p = r + W * j``); the trainer seeds each song's
 diffusion noise from (seed, step, p). Resuming at (epoch, batch) skips the consumed indices without loading
-them.
+them. Batches are whatever the collate function makes (``synctrack.data.collate_songs``: a ``SongBatch``);
+the helpers below split and move dicts, lists, tensors and dataclasses alike.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import dataclasses
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import torch
@@ -18,37 +20,6 @@ from torch.utils.data import DataLoader, Dataset, DistributedSampler
 
 from ..errors import UserError
 from ..noise import derive_seed
-
-
-def collate_songs(items: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """Stack dataset items into a batch.
-
-    ``audio`` ``[S, L]`` -> ``[B, S_max, L]`` (songs with fewer tracks are padded with silent, masked
-    slots); ``instrument_ids`` -> ``[B, S_max]`` (padding 0); ``track_mask`` -> ``[B, S_max]`` (padding
-    False); ``meta`` -> a list of dicts; any other tensor key is stacked as is. Clips must share ``L``.
-
-    A minimal stand-in until ``synctrack.data.collate_songs`` lands; the trainer takes any collate function.
-    """
-    if not items:
-        raise ValueError("cannot collate an empty list of songs")
-    lengths = {item["audio"].shape[-1] for item in items}
-    if len(lengths) > 1:
-        raise ValueError(f"songs in a batch must have equal clip lengths, got {sorted(lengths)} samples")
-    tracks = max(item["audio"].shape[0] for item in items)
-    length = lengths.pop()
-    audio = torch.zeros(len(items), tracks, length, dtype=items[0]["audio"].dtype)
-    ids = torch.zeros(len(items), tracks, dtype=torch.long)
-    mask = torch.zeros(len(items), tracks, dtype=torch.bool)
-    for b, item in enumerate(items):
-        count = item["audio"].shape[0]
-        audio[b, :count] = torch.as_tensor(item["audio"])
-        ids[b, :count] = torch.as_tensor(item["instrument_ids"])
-        mask[b, :count] = torch.as_tensor(item["track_mask"])
-    batch: dict[str, Any] = {"audio": audio, "instrument_ids": ids, "track_mask": mask, "meta": [item.get("meta", {}) for item in items]}
-    for key in items[0]:
-        if key not in batch and isinstance(items[0][key], torch.Tensor):
-            batch[key] = torch.stack([item[key] for item in items])
-    return batch
 
 
 class ResumableDistributedSampler(DistributedSampler):
@@ -73,8 +44,9 @@ class ResumableDistributedSampler(DistributedSampler):
 class SongStream:
     """An endless stream of this rank's share of each global batch, with its position for resuming.
 
-    ``next()`` returns the batch with ``noise_seed`` ``[b]`` (long) added: one seed per song from
-    (seed, step, position in the global batch).
+    ``next(step)`` returns the collated batch and ``noise_seeds`` ``[b]`` (long): one seed per song from
+    (seed, step, position in the global batch). The dataset's ``set_epoch(epoch)`` is called as each epoch
+    starts (datasets with random crops draw them from it).
     """
 
     def __init__(
@@ -109,6 +81,9 @@ class SongStream:
         self._iterator = None
 
     def _open(self) -> None:
+        set_epoch = getattr(self.dataset, "set_epoch", None)
+        if callable(set_epoch):
+            set_epoch(self.epoch)
         sampler = ResumableDistributedSampler(self.dataset, self.world_size, self.rank, self.seed)
         sampler.set_position(self.epoch, self.batch * self.per_rank)
         loader = DataLoader(
@@ -123,8 +98,8 @@ class SongStream:
         )
         self._iterator = iter(loader)
 
-    def next(self, step: int) -> dict[str, Any]:
-        """This rank's songs of global batch ``step`` (the optimizer step the batch is for)."""
+    def next(self, step: int) -> tuple[Any, torch.Tensor]:
+        """This rank's songs of global batch ``step`` (the optimizer step the batch is for), and their seeds."""
         if self.batch >= self.batches_per_epoch:
             self.epoch, self.batch, self._iterator = self.epoch + 1, 0, None
         if self._iterator is None:
@@ -132,25 +107,57 @@ class SongStream:
         batch = next(self._iterator)
         self.batch += 1
         positions = [self.rank + self.world_size * j for j in range(self.per_rank)]
-        batch["noise_seed"] = torch.tensor([derive_seed(self.seed, "noise", step, p) for p in positions], dtype=torch.long)
-        return batch
+        seeds = torch.tensor([derive_seed(self.seed, "noise", step, p) for p in positions], dtype=torch.long)
+        return batch, seeds
 
 
-def split_batch(batch: Mapping[str, Any], parts: int) -> list[dict[str, Any]]:
-    """Split a batch along songs into ``parts`` equal micro-batches (tensors and lists alike)."""
-    size = len(batch["noise_seed"])
+def split_batch(batch: Any, parts: int) -> list[Any]:
+    """Split a batch along songs into ``parts`` equal micro-batches.
+
+    Tensors split on their first dimension, lists and tuples by slicing; dicts and dataclasses (``SongBatch``,
+    ``TrackInfo``) are split field by field; anything else is shared by every part.
+    """
+    size = batch_size(batch)
     if size % parts:
         raise ValueError(f"a batch of {size} songs does not split into {parts} equal micro-batches")
     step = size // parts
-    return [{key: value[i * step : (i + 1) * step] for key, value in batch.items()} for i in range(parts)]
+    return [_slice(batch, i * step, (i + 1) * step) for i in range(parts)]
+
+
+def batch_size(batch: Any) -> int:
+    """The number of songs in a batch: the first dimension of its first tensor."""
+    if isinstance(batch, torch.Tensor):
+        return batch.shape[0]
+    values = batch.values() if isinstance(batch, Mapping) else (
+        [getattr(batch, f.name) for f in dataclasses.fields(batch)] if dataclasses.is_dataclass(batch) else batch
+    )
+    for value in values:
+        if isinstance(value, (torch.Tensor, Mapping)) or dataclasses.is_dataclass(value):
+            return batch_size(value)
+    raise ValueError(f"cannot tell the number of songs in a batch of type {type(batch).__name__}")
+
+
+def _slice(value: Any, start: int, stop: int) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value[start:stop]
+    if isinstance(value, Mapping):
+        return {key: _slice(item, start, stop) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return value[start:stop]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        fields = {f.name: _slice(getattr(value, f.name), start, stop) for f in dataclasses.fields(value) if f.init}
+        return type(value)(**fields)
+    return value
 
 
 def to_device(value: Any, device: torch.device) -> Any:
-    """Move every tensor inside dicts, lists and tuples to ``device``."""
+    """Move every tensor of a batch to ``device`` (objects with a ``to`` method move themselves)."""
     if isinstance(value, torch.Tensor):
         return value.to(device, non_blocking=True)
     if isinstance(value, Mapping):
         return {key: to_device(item, device) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return type(value)(to_device(item, device) for item in value)
+    if callable(getattr(value, "to", None)):
+        return value.to(device)
     return value

@@ -5,14 +5,16 @@ The trainer knows nothing about diffusion. It asks an :class:`Objective` for
 - ``modules()``: the trained modules by name (checkpointed, averaged by EMA, synchronised across processes);
 - ``parameter_groups()``: one entry per optimizer, in update order, each a list of parameters or of torch
   parameter-group dicts (``{"params": [...], "lr": ...}`` to override the recipe's optimizer settings);
-- ``loss(optimizer, batch, step, scratch)``: the scalar loss that optimizer minimises on a micro-batch (the
-  mean over its songs), or ``(loss, {"name": value})`` to log more numbers.
+- ``loss(optimizer, batch, context)``: the scalar loss that optimizer minimises on a micro-batch (the mean
+  over its songs), or ``(loss, {"name": value})`` to log more numbers. ``batch`` is what the collate function
+  made (``synctrack.data.collate_songs``: a ``SongBatch``); ``context`` is a :class:`StepContext`.
 
 Per optimizer step the trainer runs, for each optimizer in order, ``loss`` on every micro-batch, averages the
-gradients over processes, clips, and steps that optimizer before moving to the next one. ``scratch`` is a dict
-per micro-batch kept for the whole step, so a GAN computes the generator output once in the discriminator's
-loss (store it detached) and reuses it in the generator's loss; the generator's loss then sees the
-discriminator already updated, as in HiFi-GAN's training loop.
+gradients over processes, clips, and steps that optimizer before moving to the next one. ``context.scratch``
+is a dict per micro-batch kept for the whole step, so a GAN computes the generator output once in the
+discriminator's loss (its loss uses it detached) and reuses it in the generator's loss; the generator's loss
+then sees the discriminator already updated, as in HiFi-GAN's training loop. ``context.generators()`` gives one
+seeded generator per song for the objective's random draws (see :mod:`synctrack.noise`).
 
 Optional hooks: ``to(device)`` moves what the objective uses (default: its modules), and (doing nothing by
 default) ``prepare(dataset)`` before training, ``metadata()`` /
@@ -23,6 +25,7 @@ previews written every ``train.sample_every`` steps (run with the EMA weights).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +38,26 @@ from ..noise import generators_from_seeds
 LossResult = torch.Tensor | tuple[torch.Tensor, Mapping[str, float]]
 
 
+@dataclass
+class StepContext:
+    """What an objective's ``loss`` knows besides the batch.
+
+    Attributes:
+        step: the optimizer step (0-based) this micro-batch belongs to.
+        noise_seeds: ``[b]`` long, one seed per song of the micro-batch, from (run seed, step, the song's position
+            in the global batch): draws made from them do not depend on how the global batch is split.
+        scratch: a dict for this micro-batch, shared by the step's optimizers (in their order).
+    """
+
+    step: int
+    noise_seeds: torch.Tensor
+    scratch: dict[str, Any] = field(default_factory=dict)
+
+    def generators(self) -> list[torch.Generator]:
+        """One CPU generator per song, seeded from :attr:`noise_seeds`."""
+        return generators_from_seeds(self.noise_seeds)
+
+
 class Objective:
     """Base class of trainable objectives; see the module documentation for the protocol."""
 
@@ -44,7 +67,7 @@ class Objective:
     def parameter_groups(self) -> dict[str, list[Any]]:
         raise NotImplementedError
 
-    def loss(self, optimizer: str, batch: Mapping[str, Any], step: int, scratch: dict[str, Any]) -> LossResult:
+    def loss(self, optimizer: str, batch: Any, context: StepContext) -> LossResult:
         raise NotImplementedError
 
     def to(self, device: torch.device) -> None:
@@ -69,9 +92,9 @@ class Objective:
 class DiffusionObjective(Objective):
     """Trains a :class:`~synctrack.pipeline.Pipeline`'s denoiser with its diffusion's loss.
 
-    Each song's noise level and noise come from a generator seeded by the batch's ``noise_seed`` (set by the
-    trainer from the run seed, the step and the song's position in the global batch), so the loss does not
-    depend on how the global batch is split over processes and accumulation steps.
+    Each song's noise level and noise come from its generator in the :class:`StepContext` (seeded from the run
+    seed, the step and the song's position in the global batch), so the loss does not depend on how the global
+    batch is split over processes and accumulation steps.
     """
 
     def __init__(self, pipeline: Any, sample_num: int = 2, sample_steps: int | None = None, seed: int = 0) -> None:
@@ -89,9 +112,8 @@ class DiffusionObjective(Objective):
     def to(self, device: torch.device) -> None:
         self.pipeline.to(device)  # the encoder too: it encodes every batch
 
-    def loss(self, optimizer: str, batch: Mapping[str, Any], step: int, scratch: dict[str, Any]) -> torch.Tensor:
-        generators = generators_from_seeds(batch["noise_seed"]) if "noise_seed" in batch else None
-        return self.pipeline.training_loss(batch, generators).mean()
+    def loss(self, optimizer: str, batch: Any, context: StepContext) -> torch.Tensor:
+        return self.pipeline.training_loss(batch, context.generators()).mean()
 
     def prepare(self, dataset: Any) -> None:
         """Learn the song layout (track names, instruments, clip length, sample rate) from the dataset."""

@@ -29,11 +29,12 @@ from ..errors import UserError
 from ..noise import derive_seed
 from . import checkpoint as ckpt
 from .config import TrainSection
-from .data import SongStream, collate_songs, split_batch, to_device
+from ..data import collate_songs
+from .data import SongStream, split_batch, to_device
 from .distributed import Distributed
 from .ema import EMA, flat_state, load_flat_state
 from .logs import RunLog, progress_bar, warn
-from .objective import Objective
+from .objective import Objective, StepContext
 
 STATE_VERSION = 1
 
@@ -258,17 +259,17 @@ class Trainer:
     def train_step(self) -> dict[str, float]:
         """One optimizer step of every optimizer on the next global batch; returns the numbers to log."""
         accumulation = self.config.grad_accumulation
-        batch = to_device(self.stream.next(self.step), self.device)
-        micro_batches = split_batch(batch, accumulation)
-        scratch: list[dict[str, Any]] = [{} for _ in micro_batches]
+        batch, seeds = self.stream.next(self.step)
+        micro_batches = split_batch(to_device(batch, self.device), accumulation)
+        contexts = [StepContext(self.step, part) for part in seeds.chunk(accumulation)]
         row: dict[str, float] = {}
         for name, optimizer in self.optimizers.items():
             self._zero_all_grads()
             total = torch.zeros((), device=self.device)
             extras: dict[str, float] = {}
-            for micro, scratch_pad in zip(micro_batches, scratch):
+            for micro, context in zip(micro_batches, contexts):
                 with self._autocast():
-                    result = self.objective.loss(name, micro, self.step, scratch_pad)
+                    result = self.objective.loss(name, micro, context)
                 loss, extra = result if isinstance(result, tuple) else (result, {})
                 scaled = loss / accumulation
                 (self.scaler.scale(scaled) if self.scaler is not None else scaled).backward()

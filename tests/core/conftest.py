@@ -61,14 +61,15 @@ class ToyPlugin:
     def synctrack_register_parts(registry):
         registry.add("mixer", "global_cross_track", ToyMixer, example={"heads": 2})
         registry.add("mixer", "time_cross_track", ToyMixer, example={"heads": 2})
+        registry.add("mixer", "none", ToyMixer, example={"heads": 1})
         registry.add("conditioner", "instrument_prior", ToyConditioner, example={"vocabulary": ["bass"]})
         registry.add("denoiser", "toy_unet", ToyDenoiser, example={"channels": 4})
 
 
 @pytest.fixture
 def toy_registry(monkeypatch):
-    """A registry of the built-in plugins plus the toy parts, installed as the process-wide registry."""
-    manager = PluginManager(entry_points=False)
+    """A registry of the toy parts only, installed as the process-wide registry."""
+    manager = PluginManager(builtins=(), entry_points=False)
     manager.register(ToyPlugin(), "toys", source="tests")
     registry = manager.load()
     monkeypatch.setitem(_state, "registry", registry)

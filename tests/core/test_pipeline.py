@@ -17,7 +17,7 @@ from synctrack.errors import RecipeError, UserError  # noqa: E402
 from synctrack.plugin_manager import _state  # noqa: E402
 from synctrack.sampling import IncompatiblePartsError  # noqa: E402
 from synctrack.training.checkpoint import save_checkpoint  # noqa: E402
-from synctrack.training.data import collate_songs  # noqa: E402
+from synctrack.data import collate_songs  # noqa: E402
 
 MODEL = """\
 name: toy
@@ -100,9 +100,10 @@ def test_training_loss_is_per_song_and_trains_only_the_denoiser(recipe):
 def test_precomputed_latents_skip_the_encoder(recipe):
     pipeline = synctrack.build(recipe())
     songs = batch()
-    latents = pipeline.encoder.encode(songs["audio"])
+    latents = pipeline.encoder.encode(songs.audio)
     with_audio = pipeline.training_loss(songs, generator=torch.Generator().manual_seed(1))
-    songs_with_latents = {**songs, "latents": latents, "audio": torch.full_like(songs["audio"], float("nan"))}
+    songs_with_latents = {"latents": latents, "audio": torch.full_like(songs.audio, float("nan")),
+                          "instrument_ids": songs.tracks.instrument_ids, "track_mask": songs.tracks.mask}
     assert torch.equal(with_audio, pipeline.training_loss(songs_with_latents, generator=torch.Generator().manual_seed(1)))
 
 
@@ -110,7 +111,7 @@ def test_sample_gives_waveforms_and_keeps_given_tracks(recipe):
     pipeline = synctrack.build(recipe())
     waveforms = pipeline.sample(2, [0, 1], length=16, generator=torch.Generator().manual_seed(0))
     assert waveforms.shape == (2, 2, 16)
-    known = pipeline.encode_audio(batch(songs=2)["audio"])
+    known = pipeline.encode_audio(batch(songs=2).audio)
     mask = torch.tensor([[True, False], [False, True]])
     latents = pipeline.sample_latents(2, [0, 1], length=16, known=known, known_mask=mask, generator=torch.Generator().manual_seed(0))
     assert torch.equal(latents[mask], known[mask])

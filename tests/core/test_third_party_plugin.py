@@ -91,28 +91,41 @@ def test_disabling_the_broken_plugin_silences_it(site, cli):
 
 
 @pytest.mark.synctrack_plugin_install
-def test_the_plugin_mixer_is_usable_from_a_recipe_node(site, tmp_path):
-    """Built from a recipe node by the same machinery the U-Net uses, and it behaves as a mixer must."""
-    script = """
-import torch, yaml, warnings
+def test_the_docs_recipe_validates_with_the_installed_mixer(site, cli, tmp_path):
+    recipe = tmp_path / "trackmean.yaml"
+    recipe.write_text(doc_files()["synctrack-trackmean/recipes/trackmean.yaml"])
+    result = cli("recipe", "validate", str(recipe), env={"PYTHONPATH": str(site), "SYNCTRACK_DISABLE_PLUGINS": "broken"})
+    assert result.returncode == 0, result.stderr
+    without = cli("recipe", "validate", str(recipe), env={"SYNCTRACK_DISABLE_PLUGINS": "broken"})
+    assert without.returncode == 2 and "'track_mean' is not in the mixer registry" in without.stderr
+
+
+@pytest.mark.synctrack_plugin_install
+def test_the_plugin_mixer_works_inside_the_unet_built_from_the_docs_recipe(site, tmp_path):
+    """The mixer is built by unet2d from the recipe, and keeps the mixer contract inside the U-Net."""
+    recipe = tmp_path / "trackmean.yaml"
+    recipe.write_text(doc_files()["synctrack-trackmean/recipes/trackmean.yaml"])
+    script = f"""
+import torch, warnings
 warnings.simplefilter("ignore")
-from synctrack import get_registry
-from synctrack.interfaces import Mixer
-from synctrack.recipe import PartSpec, build
-node = yaml.safe_load("{type: track_mean, zero_init: false}")
-spec = build(node, PartSpec[Mixer], get_registry())
-mixer = spec(dim=8)
-tokens = torch.randn(2, 3, 5, 8)
-mask = torch.tensor([[True, True, False], [True, True, True]])
-update = mixer(tokens, (5, 1), mask)
-changed = tokens.clone(); changed[0, 2] += 100.0          # a masked track
-other = tokens.clone(); other[1] += 1.0                   # another song
-print(torch.equal(mixer(changed, (5, 1), mask)[0], update[0]),
-      torch.equal(mixer(other, (5, 1), mask)[0], update[0]),
-      bool(update[0, 2].abs().max() == 0), bool(update[0, 0].abs().max() > 0))
+from synctrack import TrackInfo, load_recipe
+unet = load_recipe({str(recipe)!r}).build("model.denoiser").eval()
+mixers = [m for m in unet.modules() if type(m).__name__ == "TrackMeanMixer"]
+for p in unet.parameters():
+    torch.nn.init.normal_(p, std=0.1)
+x = torch.randn(2, 3, 8, 8, 4)
+levels = torch.tensor([3.0, 700.0])
+tracks = TrackInfo(torch.zeros(2, 3, dtype=torch.long), torch.tensor([[True, True, False], [True, True, True]]))
+out = unet(x, levels, tracks)
+masked = x.clone(); masked[0, 2] += 100.0
+other = x.clone(); other[1] += 1.0
+neighbour = x.clone(); neighbour[0, 1] += 1.0
+with torch.no_grad():
+    print(len(mixers), torch.equal(unet(masked, levels, tracks)[0], out[0]), torch.equal(unet(other, levels, tracks)[0], out[0]),
+          not torch.allclose(unet(neighbour, levels, tracks)[0, 0], out[0, 0]))
 """
     result = subprocess.run(
         [sys.executable, "-c", script], env={"PYTHONPATH": str(site), "PATH": "/usr/bin"}, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["True", "True", "True", "True"]
+    assert result.stdout.split() == ["4", "True", "True", "True"]  # 1 down, 1 middle, 2 up blocks

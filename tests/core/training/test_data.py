@@ -1,39 +1,36 @@
-"""Batching: collation with padding, and global batches that do not depend on the number of processes."""
+"""Batching for training: global batches that do not depend on the number of processes, resumption, splits."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from synctrack.training.data import SongStream, collate_songs, split_batch
+from synctrack.data import collate_songs, make_item
+from synctrack.training.data import SongStream, batch_size, split_batch, to_device
 
 
 def item(index: int, tracks: int = 2, length: int = 3):
-    return {"audio": torch.full((tracks, length), float(index)), "instrument_ids": torch.arange(tracks) + 1,
-            "track_mask": torch.ones(tracks, dtype=torch.bool), "meta": {"song": index}}
+    return make_item(torch.full((tracks, length), float(index)), range(1, tracks + 1), [True] * tracks, {"song": index})
 
 
 class Numbers(torch.utils.data.Dataset):
+    def __init__(self):
+        self.epochs = []
+
     def __len__(self):
         return 10
 
     def __getitem__(self, index):
         return item(index)
 
-
-def test_collate_pads_songs_with_fewer_tracks_as_masked_slots():
-    batch = collate_songs([item(1, tracks=3), item(2, tracks=1)])
-    assert batch["audio"].shape == (2, 3, 3)
-    assert batch["track_mask"].tolist() == [[True, True, True], [True, False, False]]
-    assert batch["instrument_ids"].tolist() == [[1, 2, 3], [1, 0, 0]]
-    assert torch.equal(batch["audio"][1, 1:], torch.zeros(2, 3)) and batch["meta"] == [{"song": 1}, {"song": 2}]
-    with pytest.raises(ValueError, match="equal clip lengths, got \\[3, 5\\]"):
-        collate_songs([item(1), item(2, length=5)])
+    def set_epoch(self, epoch):
+        self.epochs.append(epoch)
 
 
 def global_batches(world_size: int, steps: int, start: dict | None = None, first_step: int = 0):
     """For each step, {position in the global batch: (song index, noise seed)} gathered over all ranks."""
-    streams = [SongStream(Numbers(), collate_songs, 4, world_size, rank, seed=7) for rank in range(world_size)]
+    dataset = Numbers()
+    streams = [SongStream(dataset, collate_songs, 4, world_size, rank, seed=7) for rank in range(world_size)]
     if start:
         for stream in streams:
             stream.load_state(start)
@@ -41,8 +38,8 @@ def global_batches(world_size: int, steps: int, start: dict | None = None, first
     for step in range(first_step, first_step + steps):
         gathered = {}
         for rank, stream in enumerate(streams):
-            batch = stream.next(step)
-            for j, (song, seed) in enumerate(zip(batch["audio"][:, 0, 0].tolist(), batch["noise_seed"].tolist())):
+            batch, seeds = stream.next(step)
+            for j, (song, seed) in enumerate(zip(batch.audio[:, 0, 0].tolist(), seeds.tolist())):
                 gathered[rank + world_size * j] = (int(song), seed)
         out.append(gathered)
     return out
@@ -62,11 +59,23 @@ def test_a_stream_resumes_mid_epoch_exactly():
     assert global_batches(2, steps=2, start={"epoch": 1, "batch": 1}, first_step=3) == reference[3:5]
 
 
-def test_split_batch_makes_equal_micro_batches():
+def test_the_dataset_hears_of_each_epoch():
+    dataset = Numbers()
+    stream = SongStream(dataset, collate_songs, 4, 1, 0, seed=0)
+    for step in range(5):
+        stream.next(step)
+    assert dataset.epochs == [0, 1, 2]
+
+
+def test_split_batch_makes_equal_micro_batches_of_song_batches_and_dicts():
     batch = collate_songs([item(i) for i in range(4)])
-    batch["noise_seed"] = torch.arange(4)
     parts = split_batch(batch, 2)
-    assert [p["meta"] for p in parts] == [[{"song": 0}, {"song": 1}], [{"song": 2}, {"song": 3}]]
-    assert torch.equal(parts[1]["audio"], batch["audio"][2:])
+    assert [p.meta for p in parts] == [[{"song": 0}, {"song": 1}], [{"song": 2}, {"song": 3}]]
+    assert torch.equal(parts[1].audio, batch.audio[2:]) and torch.equal(parts[1].tracks.mask, batch.tracks.mask[2:])
+    as_dict = {"audio": batch.audio, "instrument_ids": batch.tracks.instrument_ids, "names": ["a", "b", "c", "d"]}
+    assert [p["names"] for p in split_batch(as_dict, 4)] == [["a"], ["b"], ["c"], ["d"]]
+    assert batch_size(as_dict) == 4 and batch_size(batch) == 4
     with pytest.raises(ValueError, match="does not split into 3"):
         split_batch(batch, 3)
+    moved = to_device(batch, torch.device("cpu"))
+    assert torch.equal(moved.audio, batch.audio) and moved.meta == batch.meta

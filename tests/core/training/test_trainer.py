@@ -15,7 +15,7 @@ from synctrack.errors import UserError
 from synctrack.noise import generators_from_seeds
 from synctrack.training import TrainSection
 from synctrack.training import checkpoint as ckpt
-from synctrack.training.data import collate_songs
+from synctrack.data import collate_songs
 from synctrack.training.ema import EMA, flat_state
 from synctrack.training.objective import DiffusionObjective, Objective
 from synctrack.training.trainer import NonFiniteLossError, lr_factor, resolve_precision
@@ -52,10 +52,10 @@ class StopAtStep(DiffusionObjective):
 
     stop_step = 9
 
-    def loss(self, optimizer, batch, step, scratch):
-        if step == self.stop_step:
+    def loss(self, optimizer, batch, context):
+        if context.step == self.stop_step:
             os.kill(os.getpid(), signal.SIGTERM)
-        return super().loss(optimizer, batch, step, scratch)
+        return super().loss(optimizer, batch, context)
 
 
 def test_resume_after_a_stop_is_bit_identical_to_an_uninterrupted_run(toy_recipe, tmp_path):
@@ -151,14 +151,14 @@ class TwoPlayers(Objective):
     def parameter_groups(self):
         return {"critic": list(self.critic.parameters()), "maker": list(self.maker.parameters())}
 
-    def loss(self, optimizer, batch, step, scratch):
+    def loss(self, optimizer, batch, context):
         self.order.append(optimizer)
-        real = batch["audio"][:, 0, :4]
+        real = batch.audio[:, 0, :4]
         if optimizer == "critic":
-            scratch["fake"] = self.maker(real).detach()
-            return (self.critic(scratch["fake"]) - self.critic(real)).mean(), {"gap": 1.0}
-        assert "fake" in scratch  # made during the critic's step of this same micro-batch
-        return -self.critic(self.maker(real)).mean()
+            context.scratch["fake"] = self.maker(real)
+            return (self.critic(context.scratch["fake"].detach()) - self.critic(real)).mean(), {"gap": 1.0}
+        fake = context.scratch["fake"]  # made in the critic's loss of this same micro-batch, still attached to maker
+        return -self.critic(fake).mean()
 
 
 def test_an_objective_with_two_optimizers_steps_each_in_order(toy_recipe, tmp_path):

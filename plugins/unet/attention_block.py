@@ -1,0 +1,59 @@
+"""The attention block of the 2-D U-Net: per-track attention, cross-track mixers, feed-forward."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from einops import rearrange
+from torch import nn
+
+from synctrack.attention import MultiHeadAttention
+from synctrack.interfaces import Block, Mixer
+from synctrack.nn import GEGLUFeedForward, zero_module
+
+
+class AttentionBlock(Block):
+    """Per-track self-attention, then the mixers, then an optional second self-attention, then a GEGLU FF.
+
+    Input ``[B*S, C, T', F']`` (tracks folded into the batch). Inside, tokens are ``[B*S, T'*F', C]`` for the
+    per-track layers and ``[B, S, T'*F', C]`` for the mixers, which see every track of a song. Each sub-layer
+    is pre-norm and residual; the block's output projection starts at zero (latent-diffusion convention).
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        head_dim: int = 32,
+        mixers: Sequence[Mixer] = (),
+        second_self_attention: bool = True,
+        dropout: float = 0.0,
+        norm_groups: int = 32,
+    ) -> None:
+        super().__init__()
+        self.norm = nn.GroupNorm(norm_groups, channels, eps=1e-6)
+        self.proj_in = nn.Conv2d(channels, channels, 1)
+        self.norm1 = nn.LayerNorm(channels)
+        self.attn1 = MultiHeadAttention(channels, head_dim=head_dim, dropout=dropout)
+        self.mixers = nn.ModuleList(mixers)
+        self.norm2 = nn.LayerNorm(channels) if second_self_attention else None
+        self.attn2 = MultiHeadAttention(channels, head_dim=head_dim, dropout=dropout) if second_self_attention else None
+        self.norm3 = nn.LayerNorm(channels)
+        self.ff = GEGLUFeedForward(channels, dropout=dropout)
+        self.proj_out = zero_module(nn.Conv2d(channels, channels, 1))
+
+    def forward(self, x: torch.Tensor, track_mask: torch.Tensor) -> torch.Tensor:
+        """x ``[B*S, C, T', F']``, track_mask ``[B, S]`` -> ``[B*S, C, T', F']``."""
+        frames, bins = x.shape[-2:]
+        tracks = track_mask.shape[1]
+        h = rearrange(self.proj_in(self.norm(x)), "n c t f -> n (t f) c")
+        h = h + self.attn1(self.norm1(h))
+        if len(self.mixers):
+            tokens = rearrange(h, "(b s) n c -> b s n c", s=tracks)
+            for mixer in self.mixers:
+                tokens = tokens + mixer(tokens, (frames, bins), track_mask)
+            h = rearrange(tokens, "b s n c -> (b s) n c")
+        if self.attn2 is not None:
+            h = h + self.attn2(self.norm2(h))
+        h = h + self.ff(self.norm3(h))
+        return x + self.proj_out(rearrange(h, "n (t f) c -> n c t f", t=frames, f=bins))

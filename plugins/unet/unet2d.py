@@ -1,0 +1,184 @@
+"""``unet2d``: the SyncTrack denoiser, a latent-diffusion U-Net shared by all tracks, with cross-track mixers.
+
+Every per-track layer (convolutions, ResBlocks, per-track attention) is shared by the tracks, which are folded
+into the batch: ``[B, S, C, T, F]`` -> ``[B*S, C, T, F]``. Tracks meet only inside the mixers of the attention
+blocks, which see the tokens of a song as ``[B, S, N, D]``. The track count S is free: the same weights run
+on any number of tracks.
+
+Layout (as MusicLDM's U-Net, so pretrained weights map block for block): ``input_blocks`` (the input
+convolution, then per level ``res_blocks`` x [ResBlock, attention?] and a downsampler between levels),
+``middle_block`` [ResBlock, attention, ResBlock], ``output_blocks`` (per level, from the deepest,
+``res_blocks + 1`` x [ResBlock over the concatenated skip, attention?, upsampler?]), then ``out``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import torch
+from einops import rearrange, repeat
+from torch import nn
+from torch.utils.checkpoint import checkpoint
+
+from synctrack import TrackInfo
+from synctrack.attention import MultiHeadAttention
+from synctrack.interfaces import Conditioner, Denoiser, Mixer
+from synctrack.nn import LayerPlan, TimestepEmbedding, unet_plan, zero_module
+from synctrack.recipe import PartSpec
+
+from .attention_block import AttentionBlock
+from .resblock import ResBlock2d
+from .sampling import Downsample2d, Upsample2d
+
+
+class Stage(nn.ModuleList):
+    """A run of layers applied in order, each given what it needs (the embedding, the track mask)."""
+
+    def forward(self, x: torch.Tensor, embedding: torch.Tensor, track_mask: torch.Tensor, checkpointing: bool) -> torch.Tensor:
+        for layer in self:
+            if isinstance(layer, ResBlock2d):
+                x = layer(x, embedding)
+            elif isinstance(layer, AttentionBlock):
+                if checkpointing and torch.is_grad_enabled():
+                    x = checkpoint(layer, x, track_mask, use_reentrant=False)
+                else:
+                    x = layer(x, track_mask)
+            else:
+                x = layer(x)
+        return x
+
+
+class UNet2D(Denoiser):
+    """SyncTrack's U-Net: per-track latent-diffusion U-Net with cross-track mixers and a track conditioner.
+
+    ``forward(x [B, S, C, T, F], noise_level [B], tracks [B, S]) -> [B, S, out_channels, T, F]``; rows of
+    masked tracks are zero. T and F must be divisible by ``2 ** (len(channel_multipliers) - 1)``.
+    ``attention_heads`` fixes the head count of every attention block instead of deriving it from
+    ``head_dim`` (diffusers' MusicLDM export runs 8 heads everywhere; MusicLDM was trained with 32-d heads).
+    """
+
+    pretrained_component = "unet"
+
+    def __init__(
+        self,
+        in_channels: int = 8,
+        out_channels: int | None = None,
+        base_channels: int = 128,
+        channel_multipliers: list[int] = (1, 2, 3, 5),
+        res_blocks: int = 2,
+        attention_levels: list[int] = (2, 4, 8),
+        middle_attention: bool = True,
+        head_dim: int = 32,
+        attention_heads: int | None = None,
+        mixers: list[PartSpec[Mixer]] = (),
+        conditioner: Conditioner | None = None,
+        embedding_join: Literal["concat", "add"] = "concat",
+        second_self_attention: bool = True,
+        dropout: float = 0.0,
+        norm_groups: int = 32,
+        attention_backend: Literal["auto", "naive", "sdpa", "xformers"] | None = None,
+        checkpointing: bool = False,
+    ) -> None:
+        super().__init__()
+        if not channel_multipliers:
+            raise ValueError("channel_multipliers is empty; give one multiplier per level, e.g. [1, 2, 3, 5]")
+        for width in {base_channels * m for m in channel_multipliers}:
+            per_head = width // attention_heads if attention_heads else head_dim
+            if width % per_head or width % norm_groups:
+                raise ValueError(
+                    f"channel width {width} (base_channels x multiplier) must be divisible by the head size {per_head} "
+                    f"and norm_groups {norm_groups}"
+                )
+        self.in_channels = in_channels
+        self.out_channels = out_channels or in_channels
+        self.levels = len(channel_multipliers)
+        self.checkpointing = checkpointing
+        self.embedding_join = embedding_join
+
+        time_dim = 4 * base_channels
+        self.time_embedding = TimestepEmbedding(base_channels, time_dim)
+        self.conditioner = conditioner
+        condition_dim = conditioner.embedding_dim if conditioner is not None else 0
+        self.condition_projection = nn.Linear(condition_dim, time_dim) if condition_dim else None
+        embedding_dim = 2 * time_dim if (self.condition_projection is not None and embedding_join == "concat") else time_dim
+
+        def layer(spec: LayerPlan) -> nn.Module:
+            if spec.kind == "conv_in":
+                return nn.Conv2d(spec.in_channels, spec.out_channels, 3, padding=1)
+            if spec.kind == "res":
+                return ResBlock2d(spec.in_channels, embedding_dim, spec.out_channels, dropout=dropout, norm_groups=norm_groups)
+            if spec.kind == "down":
+                return Downsample2d(spec.in_channels)
+            if spec.kind == "up":
+                return Upsample2d(spec.in_channels)
+            return AttentionBlock(
+                spec.in_channels,
+                head_dim=spec.in_channels // attention_heads if attention_heads else head_dim,
+                mixers=[mixer(dim=spec.in_channels) for mixer in mixers],
+                second_self_attention=second_self_attention,
+                dropout=dropout,
+                norm_groups=norm_groups,
+            )
+
+        plan = unet_plan(in_channels, base_channels, channel_multipliers, res_blocks, attention_levels, middle_attention)
+        self.input_blocks = nn.ModuleList([Stage([layer(spec) for spec in stage.layers]) for stage in plan.input])
+        self.middle_block = Stage([layer(spec) for spec in plan.middle.layers])
+        self.output_blocks = nn.ModuleList([Stage([layer(spec) for spec in stage.layers]) for stage in plan.output])
+        channels = plan.final_channels
+
+        self.out = nn.Sequential(
+            nn.GroupNorm(norm_groups, channels, eps=1e-5),
+            nn.SiLU(),
+            zero_module(nn.Conv2d(channels, self.out_channels, 3, padding=1)),
+        )
+        if attention_backend is not None:
+            for module in self.modules():
+                if isinstance(module, MultiHeadAttention) and module.backend is None:
+                    module.backend = attention_backend
+
+    def pretrained_key_map(self, fmt: str, source_keys: set[str], config: dict | None) -> dict[str, str]:
+        """``{own key: source key}`` for MusicLDM's U-Net in the LDM or diffusers layout."""
+        from .pretrained import unet2d_key_map
+
+        return unet2d_key_map(self, fmt, config)
+
+    def embed(self, noise_level: torch.Tensor, tracks: TrackInfo) -> torch.Tensor:
+        """The per-track embedding every ResBlock receives: ``[B*S, E]``."""
+        embedding = repeat(self.time_embedding(noise_level), "b e -> (b s) e", s=tracks.num_tracks)
+        if self.conditioner is None or self.condition_projection is None:
+            return embedding
+        condition = rearrange(self.condition_projection(self.conditioner(tracks)), "b s e -> (b s) e")
+        return torch.cat([embedding, condition], dim=-1) if self.embedding_join == "concat" else embedding + condition
+
+    def forward(self, x: torch.Tensor, noise_level: torch.Tensor, tracks: TrackInfo, context: Any = None) -> torch.Tensor:
+        """x ``[B, S, C, T, F]``, noise_level ``[B]``, tracks ``[B, S]`` -> ``[B, S, out_channels, T, F]``."""
+        self._check_inputs(x, noise_level, tracks, context)
+        track_mask = tracks.mask
+        embedding = self.embed(noise_level, tracks)
+        h = rearrange(x, "b s c t f -> (b s) c t f")
+        skips = []
+        for stage in self.input_blocks:
+            h = stage(h, embedding, track_mask, self.checkpointing)
+            skips.append(h)
+        h = self.middle_block(h, embedding, track_mask, self.checkpointing)
+        for stage in self.output_blocks:
+            h = stage(torch.cat([h, skips.pop()], dim=1), embedding, track_mask, self.checkpointing)
+        out = rearrange(self.out(h), "(b s) c t f -> b s c t f", s=tracks.num_tracks)
+        return out.masked_fill(~track_mask[:, :, None, None, None], 0.0)
+
+    def _check_inputs(self, x: torch.Tensor, noise_level: torch.Tensor, tracks: TrackInfo, context: Any) -> None:
+        if context is not None:
+            raise ValueError("unet2d is unconditional: it takes no context")
+        if x.dim() != 5:
+            raise ValueError(f"unet2d takes latents [B, S, C, T, F], got shape {tuple(x.shape)}")
+        batch, num_tracks, channels, frames, bins = x.shape
+        if channels != self.in_channels:
+            raise ValueError(f"unet2d was built for {self.in_channels} latent channels, got {channels}")
+        if (batch, num_tracks) != (tracks.batch_size, tracks.num_tracks):
+            raise ValueError(f"latents are [B, S] = {[batch, num_tracks]} but tracks are {[tracks.batch_size, tracks.num_tracks]}")
+        if noise_level.shape != (batch,):
+            raise ValueError(f"noise_level must be [B] = [{batch}], got {tuple(noise_level.shape)}")
+        multiple = 2 ** (self.levels - 1)
+        if frames % multiple or bins % multiple:
+            raise ValueError(f"latent grid {frames} x {bins} must be divisible by {multiple} ({self.levels} levels)")
+

@@ -1,0 +1,156 @@
+"""Cross-track mixers: equal to a plain per-song reference, and the invariants every mixer must keep."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from synctrack import get_registry
+from synctrack.attention import use_backend
+from synctrack.interfaces import Mixer
+from synctrack.recipe import PartSpec, build
+
+GRID = (4, 3)  # T' x F'
+DIM = 16
+
+CONFIGS = {
+    "global": {"type": "global_cross_track", "head_dim": 8},
+    "time-frame": {"type": "time_cross_track", "scope": "frame", "head_dim": 8},
+    "time-cell": {"type": "time_cross_track", "scope": "cell", "head_dim": 8},
+}
+
+
+def make_mixer(config, randomize, zero_init=False, seed=0) -> Mixer:
+    spec = build({**config, "zero_init": zero_init}, PartSpec[Mixer], get_registry())
+    mixer = spec(dim=DIM).eval()
+    return randomize(mixer, seed) if not zero_init else mixer
+
+
+def tokens(batch=3, tracks=4, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn(batch, tracks, GRID[0] * GRID[1], DIM, generator=generator)
+
+
+def mask(batch=3, tracks=4):
+    present = torch.ones(batch, tracks, dtype=torch.bool)
+    present[0, 2] = False
+    present[2, 0] = False
+    return present
+
+
+def reference_update(mixer, x, present, group_of_token):
+    """Straight from the definition, one song and one group at a time, with explicit softmax per head.
+
+    Queries are every token of the group; keys and values are the group's tokens of present tracks only.
+    """
+    attention = mixer.attention
+    heads, head_dim = attention.heads, attention.head_dim
+    normed = mixer.norm(x)
+    out = torch.zeros_like(x)
+    batch, tracks, count, _ = x.shape
+    for b in range(batch):
+        groups = sorted({group_of_token(n) for n in range(count)})
+        for g in groups:
+            cells = [(s, n) for s in range(tracks) for n in range(count) if group_of_token(n) == g]
+            keys = [(s, n) for (s, n) in cells if present[b, s]]
+            query_tokens = torch.stack([normed[b, s, n] for s, n in cells])
+            key_tokens = torch.stack([normed[b, s, n] for s, n in keys]) if keys else None
+            for row, (s, n) in enumerate(cells):
+                if not present[b, s] or key_tokens is None:
+                    continue
+                q = attention.to_q(query_tokens[row]).view(heads, head_dim)
+                k = attention.to_k(key_tokens).view(len(keys), heads, head_dim)
+                v = attention.to_v(key_tokens).view(len(keys), heads, head_dim)
+                weights = torch.softmax(torch.einsum("hd,khd->hk", q, k) / head_dim**0.5, dim=-1)
+                mixed = torch.einsum("hk,khd->hd", weights, v).reshape(-1)
+                out[b, s, n] = attention.to_out(mixed)
+    return out
+
+
+GROUPS = {
+    "global": lambda n: 0,
+    "time-frame": lambda n: n // GRID[1],
+    "time-cell": lambda n: n,
+}
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+@pytest.mark.parametrize("backend", ["naive", "sdpa"])
+def test_mixer_equals_the_definition(name, backend, randomized):
+    mixer = make_mixer(CONFIGS[name], randomized)
+    x, present = tokens(), mask()
+    with use_backend(backend), torch.no_grad():
+        update = mixer(x, GRID, present)
+        expected = reference_update(mixer, x, present, GROUPS[name])
+    torch.testing.assert_close(update, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_a_song_never_sees_another_song(name, randomized):
+    """Changing song 2 of a batch of 3 leaves song 1's update bit-identical.
+
+    The official SyncTrack code fails this: its global cross-track attention builds keys so that query row
+    (song b, track s) reads the keys of song (4b + s) mod B, i.e. other songs whenever B > 1.
+    """
+    mixer = make_mixer(CONFIGS[name], randomized)
+    x, present = tokens(), mask()
+    changed = x.clone()
+    changed[1] = torch.randn_like(changed[1]) * 5
+    with torch.no_grad():
+        assert torch.equal(mixer(x, GRID, present)[0], mixer(changed, GRID, present)[0])
+        assert torch.equal(mixer(x, GRID, present)[2], mixer(changed, GRID, present)[2])
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_a_masked_track_has_no_influence_and_a_zero_update(name, randomized):
+    mixer = make_mixer(CONFIGS[name], randomized)
+    x, present = tokens(), mask()
+    changed = x.clone()
+    changed[0, 2] += 100.0
+    with torch.no_grad():
+        update = mixer(x, GRID, present)
+        torch.testing.assert_close(mixer(changed, GRID, present), update, rtol=0, atol=1e-6)
+    assert torch.count_nonzero(update[0, 2]) == 0 and torch.count_nonzero(update[2, 0]) == 0
+    assert torch.count_nonzero(update[0, 0]) > 0
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_permuting_tracks_permutes_the_update(name, randomized):
+    mixer = make_mixer(CONFIGS[name], randomized)
+    x, present = tokens(), mask()
+    order = torch.tensor([2, 0, 3, 1])
+    with torch.no_grad():
+        torch.testing.assert_close(mixer(x[:, order], GRID, present[:, order]), mixer(x, GRID, present)[:, order], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+@pytest.mark.parametrize("tracks", [1, 2, 8])
+def test_any_track_count(name, tracks, randomized):
+    mixer = make_mixer(CONFIGS[name], randomized)
+    x = tokens(batch=2, tracks=tracks)
+    assert mixer(x, GRID, torch.ones(2, tracks, dtype=torch.bool)).shape == x.shape
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_every_parameter_receives_a_gradient(name, randomized):
+    mixer = make_mixer(CONFIGS[name], randomized).train()
+    mixer(tokens(), GRID, mask()).square().sum().backward()
+    for parameter_name, parameter in mixer.named_parameters():
+        assert parameter.grad is not None and parameter.grad.abs().sum() > 0, parameter_name
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_zero_init_gives_an_exactly_zero_update(name, randomized):
+    mixer = make_mixer(CONFIGS[name], randomized, zero_init=True)
+    assert torch.count_nonzero(mixer(tokens(), GRID, mask())) == 0
+
+
+def test_none_mixer_is_zero():
+    spec = build("none", PartSpec[Mixer], get_registry())
+    assert torch.count_nonzero(spec(dim=DIM)(tokens(), GRID, mask())) == 0
+
+
+def test_tokens_must_fill_the_grid(randomized):
+    mixer = make_mixer(CONFIGS["global"], randomized)
+    with pytest.raises(ValueError, match="do not fill the grid"):
+        mixer(tokens(), (5, 3), mask())
