@@ -216,16 +216,21 @@ class Pipeline(nn.Module):
             self.train(was_training)
 
     @torch.no_grad()
-    def render(self, latents: torch.Tensor) -> Rendered:
-        """Decode latents ``[B, S, ...]``: waveforms ``[B, S, L]`` and, for mel decoders, the mels."""
+    def render(self, latents: torch.Tensor, num_samples: int | None = None) -> Rendered:
+        """Decode latents ``[B, S, ...]``: waveforms ``[B, S, L]`` and, for mel decoders, the mels.
+
+        ``num_samples`` (default: the training clip length) crops what encoders padded to their latent grid.
+        """
+        num_samples = num_samples if num_samples is not None else self.layout.clip_samples
         if self.encoder is None:
             if self.vocoder is None:
                 return Rendered(waveforms=latents, mels=None)
-            return Rendered(waveforms=self.vocoder(latents), mels=latents)
-        decoded = self.encoder.decode(latents)
+            return Rendered(waveforms=_crop(self.vocoder(latents), num_samples), mels=latents)
+        decoded = self.encoder.decode(latents, num_samples=num_samples)
         if self.encoder.decodes_to == "waveform":
-            return Rendered(waveforms=decoded, mels=None)
-        return Rendered(waveforms=self.vocoder(decoded) if self.vocoder is not None else None, mels=decoded)
+            return Rendered(waveforms=_crop(decoded, num_samples), mels=None)
+        waveforms = _crop(self.vocoder(decoded), num_samples) if self.vocoder is not None else None
+        return Rendered(waveforms=waveforms, mels=decoded)
 
     @torch.no_grad()
     def encode_audio(self, waveforms: torch.Tensor) -> torch.Tensor:
@@ -238,6 +243,10 @@ class Pipeline(nn.Module):
         if rendered.waveforms is None:
             raise UserError("this model decodes to mels but has no vocoder: add model.vocoder to the recipe to get audio")
         return rendered.waveforms
+
+
+def _crop(waveforms: torch.Tensor, num_samples: int | None) -> torch.Tensor:
+    return waveforms[..., :num_samples] if num_samples is not None else waveforms
 
 
 def _field(batch: Any, name: str) -> Any:
@@ -280,9 +289,18 @@ def build(recipe: Recipe | str | os.PathLike, overrides: Sequence[str] = (), reg
     model = recipe.build("model", registry)
     compatible = [p.name for p in registry.parts("sampler") if getattr(p.factory, "diffusion_family", None) == model.diffusion.family]
     check_pairing(model.sampler, model.diffusion, _node_name(recipe, "model.sampler"), _node_name(recipe, "model.diffusion"), compatible)
-    if model.encoder is not None and model.vocoder is not None and model.encoder.decodes_to == "waveform":
-        raise RecipeError(
-            Problem("model.vocoder", f"encoder {_node_name(recipe, 'model.encoder')!r} decodes to waveforms, so a vocoder has nothing to do; remove model.vocoder"),
-            source=recipe.source,
-        )
+    if model.encoder is not None and model.vocoder is not None:
+        encoder_name, vocoder_name = _node_name(recipe, "model.encoder"), _node_name(recipe, "model.vocoder")
+        if model.encoder.decodes_to == "waveform":
+            raise RecipeError(
+                Problem("model.vocoder", f"encoder {encoder_name!r} decodes to waveforms, so a vocoder has nothing to do; remove model.vocoder"),
+                source=recipe.source,
+            )
+        mels_in, mels_out = getattr(model.encoder, "mel_config", None), getattr(model.vocoder, "mel_config", None)
+        if mels_in is not None and mels_out is not None and mels_in != mels_out:
+            raise RecipeError(
+                Problem("model.vocoder", f"vocoder {vocoder_name!r} expects mels {mels_out}, but encoder {encoder_name!r} "
+                        f"decodes to mels {mels_in}; give both the same mel settings"),
+                source=recipe.source,
+            )
     return Pipeline(model.denoiser, model.diffusion, model.sampler, model.encoder, model.vocoder, recipe=recipe)

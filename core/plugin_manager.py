@@ -41,6 +41,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "synctrack.plugins.beat_trackers",
     "synctrack.plugins.embedders",
     "synctrack.plugins.metrics",
+    "synctrack.plugins.encoders",
+    "synctrack.plugins.vocoders",
     "synctrack.plugins.diffusion",
     "synctrack.plugins.samplers",
 )

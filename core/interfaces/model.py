@@ -5,7 +5,7 @@ Shapes: ``B`` songs, ``S`` tracks, ``C`` channels, ``T`` x ``F`` a time-frequenc
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import torch
 from torch import nn
@@ -34,22 +34,32 @@ class Encoder(Pretrainable, nn.Module):
     """Maps waveforms to the space the diffusion runs in, and back to what the vocoder takes.
 
     ``encode``: waveforms ``[B, S, L]`` -> latents ``[B, S, C, T, F]`` (or ``[B, S, C, L']`` for waveform
-    models), already multiplied by ``scale_factor``. ``decode``: latents -> vocoder input (a mel
-    ``[B, S, n_mels, frames]``, or waveforms ``[B, S, L]`` for waveform models).
+    models), already multiplied by ``scale_factor``; any track count ``S`` (tracks are folded into the
+    batch). ``decode``: latents -> what ``decodes_to`` says:
 
-    ``decodes_to`` says which: ``"mel"`` (a vocoder turns the decoded mel into audio) or ``"waveform"``
-    (decode gives audio itself and the pipeline uses no vocoder).
+    - ``"mel"``: a log-mel ``[B, S, n_mels, frames]`` for a vocoder. Note the transposition: a mel latent
+      puts frames on its T axis and mel bins on its F axis, the vocoder layout is ``[n_mels, frames]``.
+    - ``"waveform"``: waveforms ``[B, S, L']``; no vocoder is needed.
+
+    Encoders may pad the time axis (to a multiple their latent grid needs). ``decode(latents,
+    num_samples=L)`` crops the result to what a clip of ``L`` samples gives (``L`` samples, or
+    ``L // hop_length`` mel frames); with ``num_samples=None`` nothing is cropped.
+
+    ``decodes_to`` is ``"mel"`` or ``"waveform"`` (above); ``mel_config`` is the
+    :class:`synctrack.audio.MelConfig` of a mel encoder (None for waveform encoders): a vocoder fits when
+    its ``mel_config`` is equal.
     """
 
     registry_kind: ClassVar[str] = "encoder"
     sample_rate: int
     scale_factor: float = 1.0
-    decodes_to: str = "mel"
+    decodes_to: ClassVar[Literal["mel", "waveform"]] = "mel"
+    mel_config: Any = None
 
     def encode(self, waveforms: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def decode(self, latents: torch.Tensor) -> torch.Tensor:
+    def decode(self, latents: torch.Tensor, num_samples: int | None = None) -> torch.Tensor:
         raise NotImplementedError
 
     def latent_shape(self, num_samples: int) -> tuple[int, ...]:
@@ -108,10 +118,15 @@ class Conditioner(PartInterface, nn.Module):
 
 
 class Vocoder(Pretrainable, nn.Module):
-    """Turns decoded features (a mel ``[B, S, n_mels, frames]``) into waveforms ``[B, S, L]``."""
+    """Turns a log-mel ``[B, S, n_mels, frames]`` into waveforms ``[B, S, frames * hop_length]``.
+
+    ``mel_config`` (a :class:`synctrack.audio.MelConfig`) says which mels it expects; an encoder with
+    ``decodes_to == "mel"`` feeds it when their mel configs are equal.
+    """
 
     registry_kind: ClassVar[str] = "vocoder"
     sample_rate: int
+    mel_config: Any
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

@@ -84,9 +84,9 @@ class ToyFrames(Encoder):
         batch, count, length = waveforms.shape
         return self.scale * waveforms.reshape(batch, count, length // self.frame, self.frame).transpose(-1, -2)
 
-    def decode(self, latents):
+    def decode(self, latents, num_samples=None):
         batch, count = latents.shape[:2]
-        return (latents / self.scale).transpose(-1, -2).reshape(batch, count, -1)
+        return (latents / self.scale).transpose(-1, -2).reshape(batch, count, -1)[..., :num_samples]
 
     def latent_shape(self, num_samples: int):
         return (self.frame, num_samples // self.frame)
@@ -97,7 +97,7 @@ class ToyMelEncoder(ToyFrames):
 
     decodes_to = "mel"
 
-    def decode(self, latents):
+    def decode(self, latents, num_samples=None):
         return latents / self.scale
 
 
