@@ -130,6 +130,11 @@ def run(args: argparse.Namespace) -> int:
             if rendered.waveforms is None:
                 raise UserError("this model decodes to mels but has no vocoder: add model.vocoder (an override) to get audio")
             waveforms = rendered.waveforms.detach().cpu().float()
+            if not bool(torch.isfinite(waveforms).all()):
+                raise UserError(
+                    f"the model produced NaN or infinite audio (songs {start} .. {start + count - 1}); is the checkpoint "
+                    "trained far enough? try --no-ema, another --sampler or more --steps"
+                )
             for slot, audio in given_audio.items():  # the given tracks exactly as the user gave them
                 waveforms[:, slot] = fit_length(audio, waveforms.shape[-1])
             mels = rendered.mels.detach().cpu() if rendered.mels is not None else None

@@ -24,6 +24,7 @@ previews written every ``train.sample_every`` steps (run with the EMA weights).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,4 +160,8 @@ class DiffusionObjective(Objective):
             for index, song in enumerate(mels):
                 plot_mels(folder / f"song_{index:03d}" / "mels.png", song, names, title=f"step {step}")
             return
-        write_songs(folder, rendered.waveforms, names, rate, mels=rendered.mels)
+        waveforms = rendered.waveforms
+        if not bool(torch.isfinite(waveforms).all()):  # an early model can decode to values a vocoder overflows on
+            warnings.warn(f"step {step}: preview audio has NaN or infinite samples; they are written as silence", UserWarning, stacklevel=2)
+            waveforms = torch.nan_to_num(waveforms, nan=0.0, posinf=0.0, neginf=0.0)
+        write_songs(folder, waveforms, names, rate, mels=rendered.mels)

@@ -355,10 +355,13 @@ class Trainer:
                     module.eval()
                 try:
                     self.objective.write_samples(folder, self.step)
+                    self.log.event(step=self.step, event="samples", folder=str(folder))
+                except Exception as error:  # a failed preview must not end a long run; it is reported and logged
+                    warn(f"step {self.step}: writing previews failed ({type(error).__name__}: {error}); training goes on")
+                    self.log.event(step=self.step, event="samples failed", error=f"{type(error).__name__}: {error}")
                 finally:
                     for module in self.modules.values():
                         module.train()
-            self.log.event(step=self.step, event="samples", folder=str(folder))
         self.dist.barrier()
 
     def train(self) -> dict[str, Any]:

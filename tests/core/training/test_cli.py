@@ -88,6 +88,7 @@ def test_sample_keeps_a_given_track_exactly(trained, tmp_path, capsys):
         (["model.denoiser.hidden=8"], "do not fit the model its recipe builds"),
         (["--steps", "500"], "steps must be in 1 .. 100 (the diffusion's timesteps), got 500"),
         (["model.sampler.eta=-1"], "eta must be >= 0, got -1"),
+        (["model.denoiser.nan_after_calls=1"], "the model produced NaN or infinite audio (songs 0 .. 0)"),
     ],
 )
 def test_sample_user_errors_exit_2(trained, tmp_path, capsys, arguments, fragment):

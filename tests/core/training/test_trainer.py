@@ -202,3 +202,18 @@ def test_mixed_precision_is_for_cuda_only():
     assert resolve_precision("auto", torch.device("cpu")) is None
     assert resolve_precision("fp16", torch.device("cuda")) == torch.float16
     assert resolve_precision("fp32", torch.device("cuda")) is None
+
+
+class BrokenPreviews(DiffusionObjective):
+    def write_samples(self, folder, step):
+        raise RuntimeError("vocoder exploded")
+
+
+def test_a_failing_preview_is_reported_and_training_goes_on(toy_recipe, tmp_path):
+    trainer = make_trainer(toy_recipe(steps=4, extra="  sample_every: 2\n"), tmp_path / "run",
+                           objective=lambda p: BrokenPreviews(p, seed=3))
+    with pytest.warns(UserWarning, match="step [24]: writing previews failed \\(RuntimeError: vocoder exploded\\)"):
+        result = trainer.train()
+    assert result["step"] == 4
+    events = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [e["step"] for e in events if e.get("event") == "samples failed"] == [2, 4]
