@@ -6,14 +6,17 @@
 
 from .errors import PluginError, PluginWarning, RecipeError, UnknownPartError, UserError
 from .hookspecs import hookimpl
+from .pipeline import Pipeline, build
 from .plugin_manager import get_plugin_manager, get_registry, reset_registry
 from .recipe import PartSpec, Recipe, load_recipe
 from .tracks import TrackInfo
+from .training.checkpoint import load_pipeline
 
 __version__ = "0.1.0"
 
 __all__ = [
     "PartSpec",
+    "Pipeline",
     "PluginError",
     "PluginWarning",
     "Recipe",
@@ -22,9 +25,11 @@ __all__ = [
     "UnknownPartError",
     "UserError",
     "__version__",
+    "build",
     "get_plugin_manager",
     "get_registry",
     "hookimpl",
+    "load_pipeline",
     "load_recipe",
     "reset_registry",
 ]

@@ -28,6 +28,10 @@ class PluginError(UserError):
     """A plugin failed to import, to validate, or to register its parts (fatal in strict mode)."""
 
 
+class ArgumentError(UserError, ValueError):
+    """A part was given an argument value it cannot use (the message names the argument and the value)."""
+
+
 class PluginWarning(UserWarning):
     """A plugin was skipped because it failed; the rest of the plugins still loaded."""
 

@@ -43,6 +43,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "synctrack.plugins.metrics",
     "synctrack.plugins.encoders",
     "synctrack.plugins.vocoders",
+    "synctrack.plugins.diffusion",
+    "synctrack.plugins.samplers",
 )
 
 

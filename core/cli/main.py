@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from ..errors import UserError
+from ..recipe import looks_like_override
 from . import console
 
 # Command modules, in the order `synctrack --help` lists them.
@@ -22,6 +23,8 @@ COMMANDS: tuple[str, ...] = (
     "synctrack.cli.recipe",
     "synctrack.cli.pretrained",
     "synctrack.cli.data",
+    "synctrack.cli.train",
+    "synctrack.cli.sample",
 )
 
 
@@ -42,7 +45,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     console.install_warning_printer()
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
+    # KEY=VALUE overrides may also follow the options (`synctrack train r.yaml --out x lr=1`): argparse
+    # hands those to a command's `overrides` list only when they come before the first option.
+    if extras and isinstance(getattr(args, "overrides", None), list) and all(
+        looks_like_override(item) and not item.startswith("-") for item in extras
+    ):
+        args.overrides.extend(extras)
+    elif extras:
+        parser.error(f"unrecognized arguments: {' '.join(extras)}")
     try:
         return int(args.handler(args) or 0)
     except UserError as error:

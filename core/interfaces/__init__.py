@@ -9,7 +9,7 @@ interface so that contract tests can check what they built.
 from .data import Dataset
 from .evaluation import BeatSet, BeatTracker, DistributionMetric, Embedder, EmbeddingSet, Metric, MetricValue, RhythmMetric
 from .model import Block, Conditioner, Denoiser, Encoder, Mixer, Vocoder
-from .process import Diffusion, Sampler
+from .process import FAMILIES, Diffusion, Prediction, Sampler, SigmaDiffusion, TimestepDiffusion
 
 INTERFACES = {
     cls.registry_kind: cls
@@ -41,11 +41,15 @@ __all__ = [
     "DistributionMetric",
     "Embedder",
     "EmbeddingSet",
+    "FAMILIES",
     "Encoder",
     "Metric",
     "MetricValue",
     "Mixer",
+    "Prediction",
     "RhythmMetric",
     "Sampler",
+    "SigmaDiffusion",
+    "TimestepDiffusion",
     "Vocoder",
 ]

@@ -1,23 +1,66 @@
-"""Interfaces of the noise process and of the samplers that invert it."""
+"""Interfaces of the noise process and of the samplers that invert it.
+
+A diffusion owns the meaning of a noise level: it turns the raw network into a :class:`Prediction` (a clean
+estimate and a noise estimate) at any level, noises clean data to a level, and defines the training loss.
+Samplers only ever talk to the network through :meth:`Diffusion.predict`, so any sampler works with any
+diffusion of the *family* it declares:
+
+- ``"timestep"`` (:class:`TimestepDiffusion`, e.g. ``ddpm``): a level is a training timestep ``t`` in
+  ``0 .. num_timesteps - 1`` and ``x_t = sqrt(abar_t) x0 + sqrt(1 - abar_t) noise`` (variance preserving);
+- ``"sigma"`` (:class:`SigmaDiffusion`, e.g. ``edm``): a level is a noise standard deviation ``sigma`` and
+  ``x = x0 + sigma * noise`` (variance exploding, Karras et al. 2022).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
 
+from ..noise import Generators
 from ..tracks import TrackInfo
 from .base import PartInterface
+
+FAMILIES = ("timestep", "sigma")
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What the network says about a noisy point, in the two forms samplers use.
+
+    Attributes:
+        x0: ``[B, S, ...]`` the denoised estimate.
+        noise: ``[B, S, ...]`` the estimate of the noise in the input (epsilon).
+
+    Both are affine in the raw network output at a fixed input and level, so classifier-free guidance may
+    combine predictions instead of raw outputs: :meth:`guide` gives exactly what guiding the raw outputs gives.
+    """
+
+    x0: torch.Tensor
+    noise: torch.Tensor
+
+    def guide(self, unconditional: Prediction, scale: float) -> Prediction:
+        """``unconditional + scale * (self - unconditional)``: scale 1 is ``self``, 0 the unconditional."""
+        return Prediction(
+            unconditional.x0 + scale * (self.x0 - unconditional.x0),
+            unconditional.noise + scale * (self.noise - unconditional.noise),
+        )
+
+
+def per_song(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """Reshape per-song values ``[B]`` to broadcast against ``like`` ``[B, S, ...]`` (``[B, 1, 1, ...]``)."""
+    return values.reshape(values.shape[0], *([1] * (like.dim() - 1))).to(like.dtype)
 
 
 class Diffusion(PartInterface):
     """A noise process and its training objective (DDPM epsilon/v, EDM).
 
-    ``training_loss(denoiser, x0, tracks, context=None, generator=None)`` draws noise levels and noise for
-    clean latents ``x0`` ``[B, S, ...]`` and returns the scalar loss.
+    Subclass :class:`TimestepDiffusion` or :class:`SigmaDiffusion`; ``family`` says which samplers pair with it.
     """
 
     registry_kind: ClassVar[str] = "diffusion"
+    family: ClassVar[str] = ""
 
     def training_loss(
         self,
@@ -25,19 +68,77 @@ class Diffusion(PartInterface):
         x0: torch.Tensor,
         tracks: TrackInfo,
         context: Any = None,
-        generator: torch.Generator | None = None,
+        generator: Generators = None,
     ) -> torch.Tensor:
+        """Per-song losses ``[B]`` for clean latents ``x0`` ``[B, S, ...]``.
+
+        Draws a noise level and noise for every song (``generator``: see :mod:`synctrack.noise`; one generator
+        per song makes the loss independent of how a batch is split). Tracks where ``tracks.mask`` is False
+        contribute nothing; each song's loss is the mean over its present tracks. The batch loss is the mean
+        of the returned values.
+        """
+        raise NotImplementedError
+
+    def predict(
+        self, denoiser: torch.nn.Module, x: torch.Tensor, level: torch.Tensor, tracks: TrackInfo, context: Any = None
+    ) -> Prediction:
+        """Run the network on noisy ``x`` ``[B, S, ...]`` at ``level`` ``[B]`` and return its :class:`Prediction`."""
+        raise NotImplementedError
+
+    def add_noise(self, x0: torch.Tensor, level: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """Noise clean ``x0`` ``[B, S, ...]`` to ``level`` ``[B]`` with the given standard-normal ``noise``."""
         raise NotImplementedError
 
 
-class Sampler(PartInterface):
-    """Draws samples from a denoiser under a diffusion, optionally given some tracks.
+class TimestepDiffusion(Diffusion):
+    """A discrete-time variance-preserving process: level ``t`` in ``0 .. num_timesteps - 1``.
 
-    ``sample(denoiser, diffusion, shape, tracks, known=None, known_mask=None, generator=None)`` returns
-    latents of ``shape`` ``[B, S, ...]``; where ``known_mask`` ``[B, S]`` is True the result equals ``known``.
+    ``alphas_cumprod`` ``[num_timesteps]`` (float64) holds ``abar_t``; the denoiser receives ``t`` as a float.
+    """
+
+    family: ClassVar[str] = "timestep"
+    num_timesteps: int
+    alphas_cumprod: torch.Tensor
+
+    def alpha_bar(self, t: torch.Tensor | int | float) -> torch.Tensor:
+        """``abar_t`` (float64) for integer-valued timesteps ``t``; ``t < 0`` means clean data (``abar = 1``)."""
+        t = torch.as_tensor(t)
+        index = t.round().long()
+        values = self.alphas_cumprod.to(index.device)[index.clamp(min=0)]
+        return torch.where(index < 0, torch.ones_like(values), values)
+
+    def add_noise(self, x0: torch.Tensor, level: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        alpha_bar = per_song(self.alpha_bar(level).to(x0.device), x0)
+        return alpha_bar.sqrt() * x0 + (1 - alpha_bar).sqrt() * noise
+
+
+class SigmaDiffusion(Diffusion):
+    """A variance-exploding process: level ``sigma`` > 0 and ``x = x0 + sigma * noise``."""
+
+    family: ClassVar[str] = "sigma"
+
+    def add_noise(self, x0: torch.Tensor, level: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        return x0 + per_song(level.to(x0.device), x0) * noise
+
+
+class Sampler(PartInterface):
+    """Draws samples from a denoiser under a diffusion of family ``diffusion_family``.
+
+    ``sample(denoiser, diffusion, shape, tracks, ...)`` returns latents of ``shape`` ``[B, S, ...]``:
+
+    - ``known`` ``[B, S, ...]`` with ``known_mask`` ``[B, S]`` bool: partial generation. Before every network
+      evaluation the known tracks are re-noised to the current level (MSDM-style); the result equals
+      ``known`` exactly where ``known_mask`` is True.
+    - ``context`` (a condition) with ``guidance_scale`` w: classifier-free guidance,
+      ``uncond + w * (cond - uncond)`` with the unconditional pass run with ``context=None``; w = 1 (the
+      default) runs the conditional pass only.
+    - ``generator``: every random draw comes from it, so a seeded generator reproduces the samples.
+    - ``steps``: the number of steps (the sampler's recipe default when None).
+    - ``on_step(index, level, x)``: called after each step with the current latents (progress, tests).
     """
 
     registry_kind: ClassVar[str] = "sampler"
+    diffusion_family: ClassVar[str] = ""
 
     def sample(
         self,
@@ -48,5 +149,9 @@ class Sampler(PartInterface):
         known: torch.Tensor | None = None,
         known_mask: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
+        context: Any = None,
+        steps: int | None = None,
+        guidance_scale: float | None = None,
+        on_step: Any = None,
     ) -> torch.Tensor:
         raise NotImplementedError

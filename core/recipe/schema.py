@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..interfaces import Dataset, Denoiser, Diffusion, Encoder, Sampler, Vocoder
+from ..training.config import TrainSection
 
 
 @dataclass
@@ -30,3 +31,4 @@ class RecipeSchema:
     description: str = ""
     model: ModelSection = field(default_factory=ModelSection)
     data: Dataset | None = None
+    train: TrainSection = field(default_factory=TrainSection)

@@ -1,0 +1,148 @@
+"""``synctrack sample CHECKPOINT --num N --out DIR [--steps K] [--sampler NAME] [--given TRACK=FILE.wav ...]``.
+
+Generates ``N`` songs with a trained model and writes ``DIR/song_<i>/<track>.wav``, ``mix.wav`` and
+``mels.png``. ``--given`` fixes tracks (partial generation): the file is read at the model's sample rate, cut or
+zero-padded to the training clip length, and written back unchanged next to the generated tracks. CHECKPOINT is
+a run folder (its latest checkpoint) or a ``checkpoints/step_*`` folder; ``KEY=VALUE`` overrides change the
+stored recipe (for example a moved encoder weight file).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from ..errors import UserError
+from ..recipe import looks_like_override
+from . import console
+
+
+def positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("sample", help="generate songs with a trained model", description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("checkpoint", help="run folder or checkpoint folder")
+    parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE|~KEY", help="overrides of the stored recipe")
+    parser.add_argument("--num", type=positive, default=1, help="number of songs (default 1)")
+    parser.add_argument("--steps", type=positive, default=None, help="sampling steps (default: the recipe's sampler)")
+    parser.add_argument("--sampler", default=None, help="sampler name (default: the recipe's); e.g. ddim, edm_heun")
+    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument("--given", action="append", default=[], metavar="TRACK=FILE.wav", help="a track to keep (repeatable)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale (conditional models)")
+    parser.add_argument("--batch-size", type=positive, default=None, help="songs per sampler call (default: all)")
+    parser.add_argument("--no-ema", action="store_true", help="use the trained weights, not their EMA")
+    parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, mps or auto (default)")
+    parser.set_defaults(handler=run)
+
+
+def sampler_override(stored_recipe_text: str, name: str | None) -> list[str]:
+    """An override selecting sampler ``name`` (its defaults) unless the recipe already uses it."""
+    import yaml
+
+    if name is None:
+        return []
+    node = (yaml.safe_load(stored_recipe_text) or {}).get("model", {}).get("sampler")
+    current = node.get("type") if isinstance(node, dict) else node
+    return [] if current == name else [f"model.sampler={name}"]
+
+
+def parse_given(items: list[str], track_names: list[str]) -> dict[int, Path]:
+    given: dict[int, Path] = {}
+    for item in items:
+        if "=" not in item:
+            raise UserError(f"--given {item!r}: expected TRACK=FILE.wav, with TRACK one of {', '.join(track_names)}")
+        track, file = item.split("=", 1)
+        if track not in track_names:
+            raise UserError(f"--given {item!r}: this model has no track {track!r}; its tracks: {', '.join(track_names)}")
+        slot = track_names.index(track)
+        if slot in given:
+            raise UserError(f"--given names track {track!r} twice")
+        given[slot] = Path(file)
+    return given
+
+
+def fit_length(audio: torch.Tensor, length: int) -> torch.Tensor:
+    """Cut ``[L]`` audio to ``length`` samples or pad it with silence."""
+    if audio.shape[0] >= length:
+        return audio[:length]
+    return torch.nn.functional.pad(audio, (0, length - audio.shape[0]))
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..audio import load_audio
+    from ..outputs import write_songs
+    from ..training.checkpoint import load_checkpoint, load_pipeline
+    from ..training.distributed import pick_device
+
+    for text in args.overrides:
+        if not looks_like_override(text):
+            raise UserError(f"bad override {text!r}: expected KEY=VALUE or ~KEY")
+    stored = load_checkpoint(args.checkpoint, trainer_state=False)
+    overrides = [*sampler_override(stored["recipe"], args.sampler), *args.overrides]
+    device = pick_device(args.device) if args.device in ("auto", "cpu", "cuda", "mps") else torch.device(args.device)
+    pipeline = load_pipeline(stored["folder"], ema=not args.no_ema, overrides=overrides, device=device)
+    layout, rate = pipeline.layout, pipeline.sample_rate
+    if rate is None:
+        raise UserError(f"{stored['folder']}: the model's sample rate is unknown (no encoder, vocoder or recorded data rate)")
+    names = layout.track_names or [f"track{i}" for i in range(len(layout.instrument_ids))]
+    given = parse_given(args.given, names)
+
+    known = known_mask = None
+    given_audio: dict[int, torch.Tensor] = {}
+    if given:
+        if layout.clip_samples is None:
+            raise UserError(f"{stored['folder']}: the training clip length is unknown, so --given cannot be aligned")
+        audio = torch.zeros(1, len(names), layout.clip_samples)
+        for slot, file in given.items():
+            given_audio[slot] = fit_length(torch.from_numpy(load_audio(file, rate)), layout.clip_samples)
+            audio[0, slot] = given_audio[slot]
+        known = pipeline.encode_audio(audio.to(device))
+        known_mask = torch.zeros(1, len(names), dtype=torch.bool, device=device)
+        known_mask[0, list(given)] = True
+
+    batch_size = args.batch_size or args.num
+    generator = torch.Generator().manual_seed(args.seed)
+    steps_per_song = args.steps or getattr(pipeline.sampler, "steps", None)
+    written = []
+    with Progress(TextColumn("[bold]sample[/bold]"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=console.err) as bar:
+        task = bar.add_task("sample", total=args.num)
+        for start in range(0, args.num, batch_size):
+            count = min(batch_size, args.num - start)
+            extra = {}
+            if known is not None:
+                extra = {"known": known.expand(count, *known.shape[1:]), "known_mask": known_mask.expand(count, -1)}
+            latents = pipeline.sample_latents(count, steps=args.steps, generator=generator, guidance_scale=args.guidance, **extra)
+            rendered = pipeline.render(latents)
+            if rendered.waveforms is None:
+                raise UserError("this model decodes to mels but has no vocoder: add model.vocoder (an override) to get audio")
+            waveforms = rendered.waveforms.detach().cpu().float()
+            if not bool(torch.isfinite(waveforms).all()):
+                raise UserError(
+                    f"the model produced NaN or infinite audio (songs {start} .. {start + count - 1}); is the checkpoint "
+                    "trained far enough? try --no-ema, another --sampler or more --steps"
+                )
+            for slot, audio in given_audio.items():  # the given tracks exactly as the user gave them
+                waveforms[:, slot] = fit_length(audio, waveforms.shape[-1])
+            mels = rendered.mels.detach().cpu() if rendered.mels is not None else None
+            written += write_songs(args.out, waveforms, names, rate, mels=mels, first_index=start)
+            bar.update(task, advance=count)
+    console.out.print(
+        f"wrote {len(written)} song(s) to {args.out} ({pipeline.sampler.__class__.__name__}, "
+        f"{steps_per_song or 'default'} steps, seed {args.seed}{', given: ' + ', '.join(names[s] for s in given) if given else ''})",
+        markup=False,
+    )
+    return 0

@@ -1,0 +1,70 @@
+"""Random draws that are reproducible however a batch is split.
+
+Diffusions and samplers draw noise through these helpers. ``generator`` may be
+
+- ``None``: the global torch RNG;
+- one :class:`torch.Generator`: the whole tensor from its stream;
+- a sequence of generators, one per batch row: row ``b`` comes from ``generator[b]`` only.
+
+Draws are made on the generator's device (CPU for ``None``) and then moved to ``device``, so a CPU generator
+gives the same numbers on every device. The trainer hands the diffusion one generator per song, seeded from
+(run seed, step, the song's position in the global batch): the noise a song receives then does not depend on
+how many processes or accumulation steps share the batch, which is what makes a 2-process run match a
+1-process run with the same global batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+
+import torch
+
+Generators = torch.Generator | Sequence[torch.Generator] | None
+
+
+def _draw(kind: str, shape: tuple[int, ...], generator: Generators, **kwargs) -> torch.Tensor:
+    def one(size: tuple[int, ...], gen: torch.Generator | None) -> torch.Tensor:
+        where = gen.device if gen is not None else torch.device("cpu")
+        if kind == "normal":
+            return torch.randn(size, generator=gen, device=where, dtype=kwargs["dtype"])
+        if kind == "uniform":
+            return torch.rand(size, generator=gen, device=where, dtype=kwargs["dtype"])
+        return torch.randint(kwargs["low"], kwargs["high"], size, generator=gen, device=where)
+
+    if generator is None or isinstance(generator, torch.Generator):
+        return one(shape, generator)
+    generators = list(generator)
+    if not shape or len(generators) != shape[0]:
+        raise ValueError(f"{len(generators)} generators given for a draw of shape {tuple(shape)}: need one per row")
+    return torch.stack([one(tuple(shape[1:]), gen) for gen in generators])
+
+
+def normal(shape: Sequence[int], generator: Generators = None, device: torch.device | str | None = None,
+           dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Standard normal draws of ``shape`` on ``device`` (see the module doc for ``generator``)."""
+    return _draw("normal", tuple(shape), generator, dtype=dtype).to(device or "cpu")
+
+
+def uniform(shape: Sequence[int], generator: Generators = None, device: torch.device | str | None = None,
+            dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Uniform [0, 1) draws of ``shape`` on ``device``."""
+    return _draw("uniform", tuple(shape), generator, dtype=dtype).to(device or "cpu")
+
+
+def integers(low: int, high: int, shape: Sequence[int], generator: Generators = None,
+             device: torch.device | str | None = None) -> torch.Tensor:
+    """Uniform integers in ``[low, high)`` of ``shape`` (long) on ``device``."""
+    return _draw("integers", tuple(shape), generator, low=low, high=high).to(device or "cpu")
+
+
+def derive_seed(*parts: int | str) -> int:
+    """A 63-bit seed from any parts (run seed, step, position...); distinct parts give unrelated seeds."""
+    digest = hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") & ((1 << 63) - 1)
+
+
+def generators_from_seeds(seeds: torch.Tensor | Sequence[int]) -> list[torch.Generator]:
+    """One CPU generator per seed: ``seeds`` ``[B]`` -> ``B`` generators."""
+    values = seeds.tolist() if isinstance(seeds, torch.Tensor) else list(seeds)
+    return [torch.Generator().manual_seed(int(value)) for value in values]

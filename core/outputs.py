@@ -1,0 +1,90 @@
+"""Writing generated songs: one folder per song with a WAV per track, the mix, and a figure of the mels."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .audio import write_song
+
+
+def log_mels(waveforms: torch.Tensor, sample_rate: int, n_mels: int = 64) -> torch.Tensor:
+    """Log-mel spectrograms ``[..., n_mels, frames]`` of waveforms ``[..., L]`` for display (10 ms hop)."""
+    import torchaudio
+
+    length = waveforms.shape[-1]
+    hop = max(sample_rate // 100, 1)
+    n_fft = 1 << max(int(np.ceil(np.log2(4 * hop))), 4)
+    n_fft = min(n_fft, 1 << max(int(np.floor(np.log2(max(length, 4)))), 2))  # very short clips (tests, previews)
+    hop = min(hop, n_fft // 2)
+    n_mels = min(n_mels, max(n_fft // 4, 1))
+    with warnings.catch_warnings():  # tiny FFTs leave some low mel bands empty: harmless for a picture
+        warnings.filterwarnings("ignore", message="At least one mel filterbank has all zero values")
+        transform = torchaudio.transforms.MelSpectrogram(
+            sample_rate=sample_rate, n_fft=n_fft, hop_length=hop, n_mels=n_mels, f_max=sample_rate / 2
+        )
+    return torch.log(transform(waveforms.detach().float().cpu()).clamp(min=1e-5))
+
+
+def plot_mels(path: str | os.PathLike, mels: torch.Tensor | np.ndarray, track_names: Sequence[str], title: str = "") -> Path:
+    """Save one row per track of ``mels`` ``[S, n_mels, frames]`` as a PNG (written atomically)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    mels = mels.detach().float().cpu().numpy() if isinstance(mels, torch.Tensor) else np.asarray(mels, dtype=np.float32)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rows = mels.shape[0]
+    figure, axes = plt.subplots(rows, 1, figsize=(8, 1.6 * rows + 0.4), squeeze=False, sharex=True)
+    for axis, mel, name in zip(axes[:, 0], mels, track_names):
+        axis.imshow(mel, origin="lower", aspect="auto", interpolation="nearest", cmap="magma")
+        axis.set_ylabel(name, rotation=0, ha="right", va="center")
+        axis.set_yticks([])
+    axes[-1, 0].set_xlabel("frame")
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
+    os.close(handle)
+    try:
+        figure.savefig(temporary, dpi=80)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    finally:
+        plt.close(figure)
+    return path
+
+
+def write_songs(
+    folder: str | os.PathLike,
+    waveforms: torch.Tensor,
+    track_names: Sequence[str],
+    sample_rate: int,
+    mels: torch.Tensor | None = None,
+    first_index: int = 0,
+) -> list[Path]:
+    """Write ``folder/song_<i>/<track>.wav``, ``mix.wav`` and ``mels.png`` for waveforms ``[B, S, L]``.
+
+    ``mels`` ``[B, S, n_mels, frames]`` are plotted when given (a model's decoded mels), else log-mels of the
+    waveforms. Returns the song folders.
+    """
+    folder = Path(folder)
+    if mels is None:
+        mels = log_mels(waveforms, sample_rate)
+    songs = []
+    for offset, (song, song_mels) in enumerate(zip(waveforms, mels)):
+        song_folder = folder / f"song_{first_index + offset:03d}"
+        write_song(song_folder, song, track_names, sample_rate)
+        plot_mels(song_folder / "mels.png", song_mels, track_names, title=song_folder.name)
+        songs.append(song_folder)
+    return songs

@@ -1,0 +1,306 @@
+"""The pipeline: one object holding a generative model's parts, and :func:`build`, the one way to get it.
+
+``synctrack.build(recipe)`` checks the recipe, builds ``model.encoder``, ``model.denoiser``,
+``model.diffusion``, ``model.sampler`` and ``model.vocoder``, checks that they fit together (the sampler's
+family matches the diffusion's; a waveform-decoding encoder takes no vocoder) and returns a
+:class:`Pipeline`. Training, sampling and evaluation all get their model this way (or through
+:func:`synctrack.load_pipeline`, which builds from the recipe stored in a checkpoint and loads its weights).
+
+The space the diffusion runs in is the encoder's latent space. Without an encoder it is the data itself:
+the batch's audio ``[B, S, L]`` (or a mel, when a vocoder turns it into audio). A batch is a
+``synctrack.data.SongBatch`` (``audio``, ``tracks``, ``meta``) or a dict with ``audio``, ``instrument_ids`` and
+``track_mask``; either may also carry precomputed ``latents`` ``[B, S, ...]`` (the encoder is then skipped)
+and a ``context`` (the condition of conditional models).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import torch
+from torch import nn
+
+from .errors import Problem, RecipeError, UserError
+from .interfaces import Denoiser, Diffusion, Encoder, Sampler, Vocoder
+from .noise import Generators
+from .recipe import Recipe, load_recipe
+from .registry import Registry
+from .sampling import check_pairing
+from .tracks import TrackInfo
+
+
+@dataclass
+class SongLayout:
+    """What a model learned about its songs from the training data (saved in checkpoints).
+
+    Attributes:
+        track_names: one name per track slot (file names of generated tracks).
+        instrument_ids: the instrument id of each slot (``[S]``), the default tracks to generate.
+        clip_samples: samples per track of a training clip (``L``).
+        latent_shape: the per-track shape the diffusion runs on (``[C, ...]``, without B and S).
+        sample_rate: of the training audio.
+    """
+
+    track_names: list[str] = field(default_factory=list)
+    instrument_ids: list[int] = field(default_factory=list)
+    clip_samples: int | None = None
+    latent_shape: list[int] | None = None
+    sample_rate: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SongLayout:
+        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        return cls(**known)
+
+
+@dataclass
+class Rendered:
+    """Latents turned into something to hear and see.
+
+    Attributes:
+        waveforms: ``[B, S, L]``, or None when the model has a mel decoder but no vocoder.
+        mels: ``[B, S, n_mels, frames]`` when the encoder decodes to a mel, else None.
+    """
+
+    waveforms: torch.Tensor | None
+    mels: torch.Tensor | None
+
+
+class Pipeline(nn.Module):
+    """Encoder (optional), denoiser, diffusion, sampler and vocoder (optional) of one model.
+
+    ``pipeline.to(device)`` moves the networks; ``recipe`` is the resolved recipe it was built from and
+    ``layout`` what training learned about the songs.
+    """
+
+    def __init__(
+        self,
+        denoiser: Denoiser,
+        diffusion: Diffusion,
+        sampler: Sampler,
+        encoder: Encoder | None = None,
+        vocoder: Vocoder | None = None,
+        recipe: Recipe | None = None,
+        layout: SongLayout | None = None,
+    ) -> None:
+        super().__init__()
+        self.denoiser = denoiser
+        self.encoder = encoder
+        self.vocoder = vocoder
+        self.diffusion = diffusion
+        self.sampler = sampler
+        self.recipe = recipe
+        self.layout = layout or SongLayout()
+        for part in (encoder, vocoder):
+            if part is not None:
+                part.requires_grad_(False)  # a pretrained front end: frozen while the denoiser trains
+        self.train(True)
+
+    def train(self, mode: bool = True) -> Pipeline:
+        """Set the denoiser's mode; the frozen encoder and vocoder always stay in eval mode."""
+        super().train(mode)
+        for part in (self.encoder, self.vocoder):
+            if part is not None:
+                part.eval()
+        return self
+
+    # -- parts and properties -----------------------------------------------------------------------------
+
+    @property
+    def device(self) -> torch.device:
+        for parameter in self.denoiser.parameters():
+            return parameter.device
+        return torch.device("cpu")
+
+    @property
+    def sample_rate(self) -> int | None:
+        for part in (self.vocoder, self.encoder):
+            rate = getattr(part, "sample_rate", None)
+            if rate:
+                return int(rate)
+        return self.layout.sample_rate
+
+    def trained_modules(self) -> dict[str, nn.Module]:
+        """The modules training updates and checkpoints save: the denoiser (the front end is pretrained)."""
+        return {"denoiser": self.denoiser}
+
+    # -- training -----------------------------------------------------------------------------------------
+
+    def latents(self, batch: Any) -> torch.Tensor:
+        """Clean latents ``[B, S, ...]`` of a batch: its ``latents``, else the encoded audio, else the audio."""
+        latents = _field(batch, "latents")
+        if latents is not None:
+            return latents
+        audio = _field(batch, "audio")
+        if self.encoder is None:
+            return audio
+        with torch.no_grad():
+            return self.encoder.encode(audio)
+
+    @staticmethod
+    def tracks_of(batch: Any) -> TrackInfo:
+        """The batch's :class:`TrackInfo` ``[B, S]``."""
+        tracks = _field(batch, "tracks")
+        if tracks is not None:
+            return tracks
+        return TrackInfo(batch["instrument_ids"], batch["track_mask"])
+
+    def training_loss(self, batch: Any, generator: Generators = None) -> torch.Tensor:
+        """Per-song diffusion losses ``[B]`` of a batch (see the module documentation); their mean is the batch loss."""
+        x0 = self.latents(batch)
+        if self.layout.latent_shape is None:
+            self.layout.latent_shape = list(x0.shape[2:])
+        return self.diffusion.training_loss(self.denoiser, x0, self.tracks_of(batch), _field(batch, "context"), generator)
+
+    # -- sampling -----------------------------------------------------------------------------------------
+
+    def resolve_tracks(self, num: int, tracks: TrackInfo | Sequence[int] | None) -> TrackInfo:
+        """``tracks`` as a TrackInfo of ``num`` songs: given, or instrument ids for every song, or the layout's."""
+        if isinstance(tracks, TrackInfo):
+            if tracks.batch_size != num:
+                raise ValueError(f"tracks hold {tracks.batch_size} songs, asked for {num}")
+            return tracks.to(self.device)
+        ids = list(tracks) if tracks is not None else list(self.layout.instrument_ids)
+        if not ids:
+            raise UserError(
+                "which tracks to generate is unknown: pass tracks (instrument ids) or use a model trained by "
+                "synctrack train (its checkpoint records the training tracks)"
+            )
+        return TrackInfo.full(ids, batch_size=num, device=self.device)
+
+    def latent_shape(self, length: int | None = None) -> tuple[int, ...]:
+        """Per-track latent shape for clips of ``length`` samples (default: the training clips')."""
+        if length is not None and self.encoder is not None:
+            return tuple(self.encoder.latent_shape(length))
+        if length is not None:
+            return (length,)
+        if self.layout.latent_shape is not None:
+            return tuple(self.layout.latent_shape)
+        if self.layout.clip_samples is not None and self.encoder is not None:
+            return tuple(self.encoder.latent_shape(self.layout.clip_samples))
+        raise UserError("the clip length is unknown: pass length= (samples) or latent_shape=, or use a trained checkpoint")
+
+    def sample_latents(
+        self,
+        num: int,
+        tracks: TrackInfo | Sequence[int] | None = None,
+        *,
+        steps: int | None = None,
+        known: torch.Tensor | None = None,
+        known_mask: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
+        context: Any = None,
+        guidance_scale: float | None = None,
+        length: int | None = None,
+        latent_shape: Sequence[int] | None = None,
+        on_step: Callable[[int, float, torch.Tensor], None] | None = None,
+    ) -> torch.Tensor:
+        """Latents ``[num, S, ...]`` from the sampler (see :class:`~synctrack.interfaces.Sampler`)."""
+        info = self.resolve_tracks(num, tracks)
+        per_track = tuple(latent_shape) if latent_shape is not None else self.latent_shape(length)
+        shape = (num, info.num_tracks, *per_track)
+        was_training = self.training
+        self.eval()
+        try:
+            return self.sampler.sample(
+                self.denoiser, self.diffusion, shape, info, known=known, known_mask=known_mask, generator=generator,
+                context=context, steps=steps, guidance_scale=guidance_scale, on_step=on_step,
+            )
+        finally:
+            self.train(was_training)
+
+    @torch.no_grad()
+    def render(self, latents: torch.Tensor, num_samples: int | None = None) -> Rendered:
+        """Decode latents ``[B, S, ...]``: waveforms ``[B, S, L]`` and, for mel decoders, the mels.
+
+        ``num_samples`` (default: the training clip length) crops what encoders padded to their latent grid.
+        """
+        num_samples = num_samples if num_samples is not None else self.layout.clip_samples
+        if self.encoder is None:
+            if self.vocoder is None:
+                return Rendered(waveforms=latents, mels=None)
+            return Rendered(waveforms=_crop(self.vocoder(latents), num_samples), mels=latents)
+        decoded = self.encoder.decode(latents, num_samples=num_samples)
+        if self.encoder.decodes_to == "waveform":
+            return Rendered(waveforms=_crop(decoded, num_samples), mels=None)
+        waveforms = _crop(self.vocoder(decoded), num_samples) if self.vocoder is not None else None
+        return Rendered(waveforms=waveforms, mels=decoded)
+
+    @torch.no_grad()
+    def encode_audio(self, waveforms: torch.Tensor) -> torch.Tensor:
+        """Waveforms ``[B, S, L]`` into the diffusion's space (for given tracks)."""
+        return self.encoder.encode(waveforms) if self.encoder is not None else waveforms
+
+    def sample(self, num: int, tracks: TrackInfo | Sequence[int] | None = None, **kwargs: Any) -> torch.Tensor:
+        """Waveforms ``[num, S, L]``: :meth:`sample_latents` (same arguments), then :meth:`render`."""
+        rendered = self.render(self.sample_latents(num, tracks, **kwargs))
+        if rendered.waveforms is None:
+            raise UserError("this model decodes to mels but has no vocoder: add model.vocoder to the recipe to get audio")
+        return rendered.waveforms
+
+
+def _crop(waveforms: torch.Tensor, num_samples: int | None) -> torch.Tensor:
+    return waveforms[..., :num_samples] if num_samples is not None else waveforms
+
+
+def _field(batch: Any, name: str) -> Any:
+    """``batch[name]`` for dicts, ``batch.name`` for batch objects; None when absent."""
+    if isinstance(batch, Mapping):
+        return batch.get(name)
+    return getattr(batch, name, None)
+
+
+def _node_name(recipe: Recipe, path: str) -> str | None:
+    node = recipe.get(path)
+    if isinstance(node, str):
+        return node
+    if isinstance(node, dict):
+        return node.get("type")
+    return None
+
+
+def build(recipe: Recipe | str | os.PathLike, overrides: Sequence[str] = (), registry: Registry | None = None) -> Pipeline:
+    """Build the :class:`Pipeline` of a recipe (an object, or a YAML path with optional overrides).
+
+    Every problem of the recipe is reported at once (:class:`~synctrack.errors.RecipeError`); parts that
+    do not fit together raise :class:`~synctrack.sampling.IncompatiblePartsError`.
+    """
+    if not isinstance(recipe, Recipe):
+        recipe = load_recipe(recipe, overrides)
+    elif overrides:
+        recipe = recipe.with_overrides(overrides)
+    if registry is None:
+        from .plugin_manager import get_registry
+
+        registry = get_registry()
+    recipe.validate(registry)
+    missing = [name for name in ("denoiser", "diffusion", "sampler") if recipe.get(f"model.{name}") is None]
+    if missing:
+        raise RecipeError(
+            [Problem(f"model.{name}", f"missing: a pipeline needs a {name} node; registered: {', '.join(registry.names(name))}") for name in missing],
+            source=recipe.source,
+        )
+    model = recipe.build("model", registry)
+    compatible = [p.name for p in registry.parts("sampler") if getattr(p.factory, "diffusion_family", None) == model.diffusion.family]
+    check_pairing(model.sampler, model.diffusion, _node_name(recipe, "model.sampler"), _node_name(recipe, "model.diffusion"), compatible)
+    if model.encoder is not None and model.vocoder is not None:
+        encoder_name, vocoder_name = _node_name(recipe, "model.encoder"), _node_name(recipe, "model.vocoder")
+        if model.encoder.decodes_to == "waveform":
+            raise RecipeError(
+                Problem("model.vocoder", f"encoder {encoder_name!r} decodes to waveforms, so a vocoder has nothing to do; remove model.vocoder"),
+                source=recipe.source,
+            )
+        mels_in, mels_out = getattr(model.encoder, "mel_config", None), getattr(model.vocoder, "mel_config", None)
+        if mels_in is not None and mels_out is not None and mels_in != mels_out:
+            raise RecipeError(
+                Problem("model.vocoder", f"vocoder {vocoder_name!r} expects mels {mels_out}, but encoder {encoder_name!r} "
+                        f"decodes to mels {mels_in}; give both the same mel settings"),
+                source=recipe.source,
+            )
+    return Pipeline(model.denoiser, model.diffusion, model.sampler, model.encoder, model.vocoder, recipe=recipe)

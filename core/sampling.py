@@ -1,0 +1,186 @@
+"""What every sampler shares: pairing checks, partial generation, guidance and seeded noise.
+
+A sampler plugin subclasses :class:`SamplerBase` and writes only its update rule in :meth:`SamplerBase.run`,
+talking to the network through :meth:`SamplingRun.evaluate`. That one call re-noises the known tracks to the
+level being evaluated, applies classifier-free guidance, and returns the (possibly modified) input with the
+:class:`~synctrack.interfaces.Prediction`; :meth:`SamplingRun.finish` puts the known tracks back exactly.
+
+Random draws all come from the caller's generator, in a fixed order: the initial noise, then, step by step,
+the draws in the order the step makes them (the re-noising of known tracks at each evaluation, only when
+tracks are given; a stochastic step's own noise). A seeded generator therefore reproduces a run exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+
+from . import noise as draws
+from .errors import ArgumentError, UserError
+from .interfaces import Diffusion, Prediction, Sampler
+from .tracks import TrackInfo
+
+FAMILY_EXAMPLES = {"timestep": "ddpm", "sigma": "edm"}
+
+
+class IncompatiblePartsError(UserError):
+    """A sampler and a diffusion of different families, or parts that cannot work together."""
+
+
+class SamplingSettingsError(ArgumentError):
+    """Sampler settings that cannot work (too many steps for the diffusion, a spacing that collapses)."""
+
+
+def check_pairing(
+    sampler: Sampler,
+    diffusion: Diffusion,
+    sampler_name: str | None = None,
+    diffusion_name: str | None = None,
+    compatible: Iterable[str] = (),
+) -> None:
+    """Raise :class:`IncompatiblePartsError` unless ``sampler`` works with ``diffusion``'s family.
+
+    ``compatible`` lists the registered samplers of the diffusion's family, for the message.
+    """
+    wanted, have = sampler.diffusion_family, diffusion.family
+    if wanted == have:
+        return
+    s_name = sampler_name or type(sampler).__name__
+    d_name = diffusion_name or type(diffusion).__name__
+    options = ", ".join(sorted(compatible)) or "a sampler of that family"
+    raise IncompatiblePartsError(
+        f"model.sampler: sampler {s_name!r} works with {wanted!r} diffusions (like "
+        f"{FAMILY_EXAMPLES.get(wanted, wanted)!r}), but model.diffusion {d_name!r} is a {have!r} diffusion; "
+        f"use one of: {options}"
+    )
+
+
+class SamplingRun:
+    """The state shared by one :meth:`Sampler.sample` call and the sampler's loop."""
+
+    def __init__(
+        self,
+        denoiser: torch.nn.Module,
+        diffusion: Diffusion,
+        shape: tuple[int, ...],
+        tracks: TrackInfo,
+        known: torch.Tensor | None,
+        known_mask: torch.Tensor | None,
+        generator: torch.Generator | None,
+        context: Any,
+        guidance_scale: float,
+        on_step: Callable[[int, float, torch.Tensor], None] | None,
+        dtype: torch.dtype,
+    ) -> None:
+        self.denoiser = denoiser
+        self.diffusion = diffusion
+        self.shape = tuple(shape)
+        self.tracks = tracks
+        self.device = tracks.instrument_ids.device
+        self.dtype = dtype
+        self.generator = generator
+        self.context = context
+        self.guidance_scale = guidance_scale
+        self.on_step = on_step
+        self.known = known
+        # [B, S] -> [B, S, 1, ...] so it selects whole tracks of x
+        self._known_where = None if known_mask is None else known_mask.reshape(*known_mask.shape, *([1] * (len(shape) - 2)))
+
+    def normal(self) -> torch.Tensor:
+        """Standard-normal noise of the sample's shape, from the run's generator."""
+        return draws.normal(self.shape, self.generator, self.device, self.dtype)
+
+    def levels(self, level: float | torch.Tensor) -> torch.Tensor:
+        """One level per song: ``[B]`` float32 on the sample's device."""
+        return torch.full((self.shape[0],), float(level), dtype=torch.float32, device=self.device)
+
+    def evaluate(self, x: torch.Tensor, level: float | torch.Tensor) -> tuple[torch.Tensor, Prediction]:
+        """Re-noise the known tracks to ``level``, run the (guided) network; return the input used and its prediction.
+
+        Samplers continue from the returned input, not from ``x``: the known tracks must enter the update at
+        the level they were re-noised to.
+        """
+        levels = self.levels(level)
+        if self._known_where is not None:
+            renoised = self.diffusion.add_noise(self.known, levels, self.normal())
+            x = torch.where(self._known_where, renoised, x)
+        prediction = self.diffusion.predict(self.denoiser, x, levels, self.tracks, self.context)
+        if self.context is not None and self.guidance_scale != 1.0:
+            unconditional = self.diffusion.predict(self.denoiser, x, levels, self.tracks, None)
+            prediction = prediction.guide(unconditional, self.guidance_scale)
+        return x, prediction
+
+    def step_done(self, index: int, level: float, x: torch.Tensor) -> None:
+        if self.on_step is not None:
+            self.on_step(index, level, x)
+
+    def finish(self, x: torch.Tensor) -> torch.Tensor:
+        """Known tracks exactly as given; absent tracks (``tracks.mask`` False) zero."""
+        if self._known_where is not None:
+            x = torch.where(self._known_where, self.known, x)
+        present = self.tracks.mask.reshape(*self.tracks.mask.shape, *([1] * (x.dim() - 2)))
+        return torch.where(present, x, torch.zeros_like(x))
+
+
+class SamplerBase(Sampler):
+    """Validation and the shared machinery; subclasses implement :meth:`run`.
+
+    ``steps`` and ``guidance_scale`` are the recipe defaults that a call may override; ``steps`` None lets
+    the sampler choose (``ddpm``: every training timestep).
+    """
+
+    steps: int | None
+    guidance_scale: float
+
+    def __init__(self, steps: int | None, guidance_scale: float = 1.0) -> None:
+        if steps is not None and steps < 1:
+            raise SamplingSettingsError(f"steps must be at least 1, got {steps}")
+        self.steps = steps
+        self.guidance_scale = guidance_scale
+
+    def run(self, run: SamplingRun, steps: int | None) -> torch.Tensor:
+        """The sampling loop: draw the initial noise, step, and return the final latents."""
+        raise NotImplementedError
+
+    def sample(
+        self,
+        denoiser: torch.nn.Module,
+        diffusion: Diffusion,
+        shape: tuple[int, ...],
+        tracks: TrackInfo,
+        known: torch.Tensor | None = None,
+        known_mask: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
+        context: Any = None,
+        steps: int | None = None,
+        guidance_scale: float | None = None,
+        on_step: Callable[[int, float, torch.Tensor], None] | None = None,
+    ) -> torch.Tensor:
+        check_pairing(self, diffusion)
+        shape = tuple(int(n) for n in shape)
+        if len(shape) < 3:
+            raise ValueError(f"shape must be [B, S, ...latent dims], got {shape}")
+        if (tracks.batch_size, tracks.num_tracks) != shape[:2]:
+            raise ValueError(f"tracks are [{tracks.batch_size}, {tracks.num_tracks}] but shape is {shape}")
+        if (known is None) != (known_mask is None):
+            raise ValueError("give known and known_mask together")
+        dtype = torch.float32
+        if known is not None:
+            if tuple(known.shape) != shape:
+                raise ValueError(f"known latents are {tuple(known.shape)}, expected {shape}")
+            if known_mask.shape != shape[:2] or known_mask.dtype != torch.bool:
+                raise ValueError(f"known_mask must be bool {shape[:2]}, got {known_mask.dtype} {tuple(known_mask.shape)}")
+            dtype = known.dtype
+            known = known.to(tracks.instrument_ids.device)
+            known_mask = known_mask.to(tracks.instrument_ids.device)
+            if not bool(known_mask.any()):
+                known = known_mask = None
+        steps = self.steps if steps is None else int(steps)
+        if steps is not None and steps < 1:
+            raise SamplingSettingsError(f"steps must be at least 1, got {steps}")
+        scale = self.guidance_scale if guidance_scale is None else float(guidance_scale)
+        run = SamplingRun(denoiser, diffusion, shape, tracks, known, known_mask, generator, context, scale, on_step, dtype)
+        with torch.no_grad():
+            return run.finish(self.run(run, steps))

@@ -1,0 +1,332 @@
+"""Checkpoints: atomic folders of safetensors weights, weights-only trainer state and the resolved recipe.
+
+A run folder holds ``checkpoints/``::
+
+    checkpoints/
+      step_00001000/
+        model.safetensors   trained weights ("<module>.<key>"); metadata: recipe, step, song layout
+        ema.safetensors     EMA weights (when train.ema_decay is set)
+        trainer.pt          optimizers, LR schedules, grad scaler, step, RNG states, data position
+        recipe.yaml         the resolved recipe
+        meta.json           step, song layout, world size, synctrack version
+      latest                the name of the newest complete checkpoint folder
+
+A checkpoint is written into a temporary folder next to the others and renamed into place (``os.replace``),
+then ``latest`` is replaced the same way: a process killed at any moment leaves the previous checkpoint
+intact and ``latest`` pointing at a complete folder. ``trainer.pt`` is read with
+``torch.load(weights_only=True)``, which refuses pickles that would run code; everything in it is tensors,
+numbers, strings, lists and dicts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import random
+import re
+import shutil
+import tempfile
+import time
+import zipfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from ..errors import UserError
+
+CHECKPOINTS = "checkpoints"
+LATEST = "latest"
+WEIGHTS = "model.safetensors"
+EMA_WEIGHTS = "ema.safetensors"
+TRAINER_STATE = "trainer.pt"
+RECIPE = "recipe.yaml"
+META = "meta.json"
+_STEP_FOLDER = re.compile(r"^step_(\d+)$")
+
+
+class CheckpointError(UserError):
+    """A checkpoint that is missing, damaged, or unsafe to load; the message names the file."""
+
+
+def step_folder_name(step: int) -> str:
+    return f"step_{step:08d}"
+
+
+# -- writing ------------------------------------------------------------------------------------------------
+
+
+def _fsync_folder(folder: Path) -> None:
+    try:
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError:  # some platforms cannot open folders; the rename is still atomic
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
+
+
+def write_text_atomically(path: Path, text: str) -> None:
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _cpu_copies(tensors: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    # Copies: safetensors refuses tensors sharing storage (tied weights) and needs contiguous CPU data.
+    return {key: value.detach().to("cpu", copy=True).contiguous() for key, value in tensors.items()}
+
+
+def write_weights(path: Path, tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, str]) -> None:
+    """Write tensors as safetensors with string metadata, and flush them to disk."""
+    save_file(_cpu_copies(tensors), str(path), metadata=dict(metadata))
+    with open(path, "rb+") as file:
+        os.fsync(file.fileno())
+
+
+def write_trainer_state(path: Path, state: Mapping[str, Any]) -> None:
+    with open(path, "wb") as file:
+        torch.save(dict(state), file)
+        file.flush()
+        os.fsync(file.fileno())
+
+
+def save_checkpoint(
+    run_folder: str | os.PathLike,
+    step: int,
+    weights: Mapping[str, torch.Tensor],
+    trainer_state: Mapping[str, Any],
+    recipe_text: str,
+    meta: Mapping[str, Any],
+    ema_weights: Mapping[str, torch.Tensor] | None = None,
+    keep: int = 3,
+) -> Path:
+    """Write ``run_folder/checkpoints/step_<step>/`` atomically, point ``latest`` at it, prune old ones.
+
+    ``keep`` newest checkpoints are kept (0 keeps all). Returns the checkpoint folder.
+    """
+    root = Path(run_folder) / CHECKPOINTS
+    root.mkdir(parents=True, exist_ok=True)
+    name = step_folder_name(step)
+    meta = {**meta, "step": step, "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    metadata = {"format": "pt", "synctrack_step": str(step), "synctrack_recipe": recipe_text,
+                "synctrack_meta": json.dumps(meta)}
+    temporary = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=root))
+    try:
+        write_weights(temporary / WEIGHTS, weights, metadata)
+        if ema_weights is not None:
+            write_weights(temporary / EMA_WEIGHTS, ema_weights, metadata)
+        write_trainer_state(temporary / TRAINER_STATE, trainer_state)
+        (temporary / RECIPE).write_text(recipe_text, encoding="utf-8")
+        (temporary / META).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        _fsync_folder(temporary)
+        final = root / name
+        if final.exists():  # the same step saved again (a re-run): swap, then delete the old one
+            stale = root / f".old-{name}-{os.getpid()}"
+            os.replace(final, stale)
+            shutil.rmtree(stale, ignore_errors=True)
+        os.replace(temporary, final)
+        _fsync_folder(root)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+    write_text_atomically(root / LATEST, name + "\n")
+    _prune(root, keep, protect=name)
+    return final
+
+
+def _prune(root: Path, keep: int, protect: str) -> None:
+    for leftover in root.glob(".tmp-*"):  # folders of writers that were killed
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+    if keep <= 0:
+        return
+    folders = sorted(checkpoint_folders(root), key=lambda p: int(_STEP_FOLDER.match(p.name).group(1)))
+    for folder in folders[:-keep]:
+        if folder.name != protect:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+# -- finding ------------------------------------------------------------------------------------------------
+
+
+def checkpoint_folders(root: Path) -> list[Path]:
+    return [p for p in root.iterdir() if p.is_dir() and _STEP_FOLDER.match(p.name)] if root.is_dir() else []
+
+
+def latest_checkpoint(run_folder: str | os.PathLike) -> Path | None:
+    """The newest complete checkpoint of a run (``latest``, else the highest step folder), or None."""
+    root = Path(run_folder) / CHECKPOINTS
+    pointer = root / LATEST
+    if pointer.is_file():
+        folder = root / pointer.read_text(encoding="utf-8").strip()
+        if (folder / WEIGHTS).is_file():
+            return folder
+    folders = [f for f in checkpoint_folders(root) if (f / WEIGHTS).is_file()]
+    return max(folders, key=lambda p: int(_STEP_FOLDER.match(p.name).group(1))) if folders else None
+
+
+def resolve_checkpoint(path: str | os.PathLike) -> Path:
+    """A checkpoint folder from a checkpoint folder, its ``model.safetensors``, a run folder or its ``checkpoints/``."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"checkpoint not found: {path}; give a run folder or one of its checkpoints/step_* folders")
+    if path.is_file():
+        if path.name in (WEIGHTS, EMA_WEIGHTS):
+            return path.parent
+        raise CheckpointError(f"{path} is not a checkpoint: give its folder (the one holding {WEIGHTS}) or the run folder")
+    if (path / WEIGHTS).exists():
+        return path
+    run = path.parent if path.name == CHECKPOINTS else path
+    found = latest_checkpoint(run)
+    if found is None:
+        raise CheckpointError(f"no checkpoint in {path}: expected {WEIGHTS} there or complete checkpoints under {run / CHECKPOINTS}")
+    return found
+
+
+# -- reading ------------------------------------------------------------------------------------------------
+
+
+def read_weights(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """Tensors and metadata of a safetensors file; damage is a :class:`CheckpointError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint file not found: {path}")
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as file:
+            metadata = file.metadata() or {}
+            tensors = {key: file.get_tensor(key) for key in file.keys()}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as error:
+        raise CheckpointError(
+            f"{path} is damaged or truncated and cannot be read ({error}); use an earlier checkpoint of the run"
+        ) from None
+    return tensors, metadata
+
+
+def read_trainer_state(path: str | os.PathLike) -> dict[str, Any]:
+    """The trainer state, loaded with ``weights_only=True``: a pickle that would run code is refused."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"trainer state not found: {path}; the checkpoint is incomplete, resume from an earlier one")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        detail = str(error).strip().splitlines()
+        reason = next((line for line in detail if "Unsupported global" in line or "GLOBAL" in line), detail[0] if detail else "")
+        raise CheckpointError(
+            f"refusing to load {path}: it holds pickled Python objects that would run code when loaded ({reason.strip()}). "
+            "synctrack trainer state holds only tensors, numbers, strings, lists and dicts; this file was not written "
+            "by synctrack or has been tampered with. Do not load it unless you trust its origin."
+        ) from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as error:
+        raise CheckpointError(f"{path} is damaged or truncated and cannot be read ({error}); use an earlier checkpoint") from None
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path} does not hold a synctrack trainer state (got {type(state).__name__})")
+    return state
+
+
+def read_meta(folder: Path) -> dict[str, Any]:
+    try:
+        return json.loads((folder / META).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"{folder / META} is damaged ({error})") from None
+
+
+def load_checkpoint(path: str | os.PathLike, trainer_state: bool = True) -> dict[str, Any]:
+    """Everything in a checkpoint: ``folder``, ``weights``, ``ema`` (or None), ``trainer`` (or None when not
+    asked), ``recipe`` (text), ``meta``."""
+    folder = resolve_checkpoint(path)
+    weights, metadata = read_weights(folder / WEIGHTS)
+    ema = read_weights(folder / EMA_WEIGHTS)[0] if (folder / EMA_WEIGHTS).exists() else None
+    recipe = metadata.get("synctrack_recipe")
+    if recipe is None and (folder / RECIPE).is_file():
+        recipe = (folder / RECIPE).read_text(encoding="utf-8")
+    if recipe is None:
+        raise CheckpointError(f"{folder / WEIGHTS} holds no recipe; it was not written by synctrack train")
+    return {
+        "folder": folder,
+        "weights": weights,
+        "ema": ema,
+        "trainer": read_trainer_state(folder / TRAINER_STATE) if trainer_state else None,
+        "recipe": recipe,
+        "meta": read_meta(folder),
+    }
+
+
+def load_pipeline(
+    path: str | os.PathLike,
+    ema: bool = True,
+    overrides: Sequence[str] = (),
+    device: str | torch.device | None = None,
+    registry: Any = None,
+):
+    """Build the pipeline stored in a checkpoint and load its weights (the EMA weights when present and ``ema``).
+
+    ``overrides`` change the stored recipe (``model.sampler.steps=100``, ``model.encoder.weights=/new/path``).
+    """
+    from ..pipeline import SongLayout, build
+    from ..recipe import recipe_from_text
+    from .ema import load_flat_state
+
+    checkpoint = load_checkpoint(path, trainer_state=False)
+    recipe = recipe_from_text(checkpoint["recipe"], name=str(checkpoint["folder"] / RECIPE), overrides=overrides)
+    recipe.files = [checkpoint["folder"] / RECIPE]  # messages name the stored recipe
+    pipeline = build(recipe, registry=registry)
+    weights = checkpoint["ema"] if ema and checkpoint["ema"] is not None else checkpoint["weights"]
+    try:
+        load_flat_state(pipeline.trained_modules(), weights)
+    except RuntimeError as error:
+        raise CheckpointError(
+            f"the weights in {checkpoint['folder']} do not fit the model its recipe builds ({str(error).splitlines()[0]}); "
+            "an override may have changed the model's shape"
+        ) from None
+    pipeline.layout = SongLayout.from_dict(checkpoint["meta"].get("layout", {}))
+    if device is not None:
+        pipeline.to(device)
+    pipeline.eval()
+    return pipeline
+
+
+# -- random number generator states, in weights-only form ----------------------------------------------------
+
+
+def capture_rng_state() -> dict[str, Any]:
+    """The states of torch (CPU and CUDA), numpy and Python ``random`` as tensors, numbers and lists."""
+    _, keys, position, has_gauss, gauss = np.random.get_state()
+    version, internal, python_gauss = random.getstate()
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "numpy": {"keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(position), "has_gauss": int(has_gauss), "gauss": float(gauss)},
+        "python": {"version": version, "internal": torch.tensor(internal, dtype=torch.int64), "gauss": python_gauss},
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng_state(state: Mapping[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    numpy_state = state["numpy"]
+    np.random.set_state(("MT19937", numpy_state["keys"].numpy().astype(np.uint32), numpy_state["pos"],
+                         numpy_state["has_gauss"], numpy_state["gauss"]))
+    python = state["python"]
+    random.setstate((python["version"], tuple(int(v) for v in python["internal"].tolist()), python["gauss"]))
+    if "cuda" in state and torch.cuda.is_available() and len(state["cuda"]) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(state["cuda"])

@@ -1,0 +1,418 @@
+"""The trainer: AdamW, warm-up and schedule, clipping, accumulation, mixed precision, EMA, checkpoints,
+resumption, NaN guard, logs and previews, on one process or many under ``torchrun``.
+
+One optimizer step consumes one global batch of ``train.batch_size`` songs: each of the ``W`` processes loads
+its ``batch_size / W`` songs (see :mod:`synctrack.training.data`) and runs them in ``grad_accumulation``
+micro-batches; every micro-batch loss is a mean over its songs and is scaled by ``1 / grad_accumulation``, and
+the gradients are averaged over processes, so the update is the gradient of the mean loss over the global
+batch whatever ``W`` and the accumulation are. Gradients are averaged with one all-reduce per optimizer after
+the last micro-batch; that works for any :class:`~synctrack.training.objective.Objective` (several
+optimizers, GANs), at the price of not overlapping communication with the backward pass as DDP does.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from rich.console import Console
+
+from ..errors import UserError
+from ..noise import derive_seed
+from . import checkpoint as ckpt
+from .config import TrainSection
+from ..data import collate_songs
+from .data import SongStream, split_batch, to_device
+from .distributed import Distributed
+from .ema import EMA, flat_state, load_flat_state
+from .logs import RunLog, progress_bar, warn
+from .objective import Objective, StepContext
+
+STATE_VERSION = 1
+
+
+class NonFiniteLossError(UserError):
+    """The loss (or gradient norm) became NaN or infinite; the run stopped without saving that state."""
+
+
+def lr_factor(config: TrainSection) -> Callable[[int], float]:
+    """The learning-rate multiplier after ``step`` scheduler steps: linear warm-up, then constant or cosine."""
+    warmup, total, floor = config.warmup_steps, config.steps, config.min_lr_ratio
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        if config.schedule == "constant":
+            return 1.0
+        progress = min((step - warmup) / max(total - warmup, 1), 1.0)
+        return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
+
+    return factor
+
+
+def resolve_precision(choice: str, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype (None for fp32). Mixed precision runs on CUDA only; CPU trains in fp32."""
+    if device.type != "cuda":
+        if choice in ("bf16", "fp16"):
+            warn(f"train.precision={choice} needs CUDA; training in fp32 on {device.type}")
+        return None
+    if choice == "fp32":
+        return None
+    if choice == "auto":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if choice == "bf16" else torch.float16
+
+
+def check_config(config: TrainSection, world_size: int) -> None:
+    """Raise one :class:`UserError` listing every inconsistent ``train:`` value."""
+    problems = []
+    for key in ("steps", "batch_size", "grad_accumulation", "checkpoint_every", "log_every", "sample_num"):
+        if getattr(config, key) < 1:
+            problems.append(f"train.{key} must be at least 1, got {getattr(config, key)}")
+    if config.batch_size % (world_size * max(config.grad_accumulation, 1)):
+        problems.append(
+            f"train.batch_size = {config.batch_size} (the global batch) must divide by processes x grad_accumulation = "
+            f"{world_size} x {config.grad_accumulation}"
+        )
+    if config.ema_decay is not None and not 0 < config.ema_decay < 1:
+        problems.append(f"train.ema_decay must be in (0, 1) or null, got {config.ema_decay}")
+    if config.grad_clip is not None and config.grad_clip <= 0:
+        problems.append(f"train.grad_clip must be positive or null, got {config.grad_clip}")
+    if config.sample_every is not None and config.sample_every < 1:
+        problems.append(f"train.sample_every must be at least 1 or null, got {config.sample_every}")
+    if not 0 <= config.min_lr_ratio <= 1 or config.warmup_steps < 0 or config.optimizer.lr <= 0:
+        problems.append("train.optimizer.lr must be positive, train.warmup_steps >= 0 and train.min_lr_ratio in [0, 1]")
+    if problems:
+        raise UserError("bad train: settings:\n  - " + "\n  - ".join(problems))
+
+
+class Trainer:
+    """Trains an :class:`Objective` on a dataset of songs into the run folder ``out``.
+
+    ``recipe_text`` (the resolved recipe) is stored in every checkpoint; ``collate`` builds batches from dataset
+    items. Call :meth:`resume` to continue from the run's latest checkpoint, then :meth:`train`.
+    """
+
+    def __init__(
+        self,
+        objective: Objective,
+        dataset: Any,
+        config: TrainSection,
+        out: str | Path,
+        recipe_text: str = "",
+        collate: Callable[[list[Any]], dict[str, Any]] = collate_songs,
+        distributed: Distributed | None = None,
+        console: Console | None = None,
+        show_progress: bool = True,
+    ) -> None:
+        self.objective = objective
+        self.config = config
+        self.out = Path(out)
+        self.recipe_text = recipe_text
+        self.dist = distributed or Distributed.from_environment(config.device)
+        check_config(config, self.dist.world_size)
+        self.device = self.dist.device
+        self.console = console
+        self.show_progress = show_progress and self.dist.is_main
+        self.step = 0
+
+        self.modules = objective.modules()
+        objective.to(self.device)
+        for module in self.modules.values():
+            module.train()
+        # every process starts from rank 0's weights, whatever each process's initialisation drew
+        self.dist.broadcast_([t for t in flat_state(self.modules).values()])
+
+        self.optimizers = self._make_optimizers()
+        factor = lr_factor(config)
+        self.schedulers = {name: torch.optim.lr_scheduler.LambdaLR(opt, factor) for name, opt in self.optimizers.items()}
+        self.autocast_dtype = resolve_precision(config.precision, self.device)
+        self.scaler = torch.amp.GradScaler("cuda") if self.autocast_dtype == torch.float16 else None
+        self.ema = EMA(self.modules, config.ema_decay, config.ema_warmup) if config.ema_decay is not None else None
+
+        objective.prepare(dataset)
+        self.stream = SongStream(dataset, collate, config.batch_size, self.dist.world_size, self.dist.rank, config.seed, config.num_workers)
+        self.log = RunLog(self.out, config.tensorboard) if self.dist.is_main else None
+        self._stop_requested = False
+        if self.dist.world_size > 1:
+            torch.manual_seed(derive_seed(config.seed, "global", self.dist.rank))
+
+    def _make_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        settings = self.config.optimizer
+        groups = self.objective.parameter_groups()
+        if not groups:
+            raise ValueError("the objective has no parameter groups to optimise")
+        optimizers = {}
+        for name, params in groups.items():
+            params = list(params)
+            if not params:
+                raise UserError(f"optimizer {name!r} has no trainable parameters; is the model frozen?")
+            optimizers[name] = torch.optim.AdamW(
+                params, lr=settings.lr, betas=tuple(settings.betas), weight_decay=settings.weight_decay, eps=settings.eps
+            )
+        return optimizers
+
+    # -- state ----------------------------------------------------------------------------------------------
+
+    def state_dict(self) -> dict[str, Any]:
+        """The trainer state saved as ``trainer.pt`` (weights-only loadable)."""
+        return {
+            "version": STATE_VERSION,
+            "step": self.step,
+            "optimizers": {name: opt.state_dict() for name, opt in self.optimizers.items()},
+            "schedulers": {name: sched.state_dict() for name, sched in self.schedulers.items()},
+            "scaler": self.scaler.state_dict() if self.scaler is not None else None,
+            "ema_updates": self.ema.updates if self.ema is not None else None,
+            "data": self.stream.state(),
+            "rng": ckpt.capture_rng_state(),
+            "world_size": self.dist.world_size,
+        }
+
+    def save(self) -> Path | None:
+        """Write a checkpoint of the current step (rank 0; the others wait)."""
+        folder = None
+        if self.dist.is_main:
+            meta = {**self.objective.metadata(), "world_size": self.dist.world_size, "synctrack_version": _version()}
+            folder = ckpt.save_checkpoint(
+                self.out, self.step, flat_state(self.modules), self.state_dict(), self.recipe_text, meta,
+                ema_weights=self.ema.shadow if self.ema is not None else None, keep=self.config.keep_checkpoints,
+            )
+            self.log.event(step=self.step, event="checkpoint", folder=str(folder))
+        self.dist.barrier()
+        return folder
+
+    def resume(self, path: str | Path | None = None) -> bool:
+        """Continue from ``path`` (a checkpoint) or the run's latest; False when the run has none yet."""
+        folder = ckpt.resolve_checkpoint(path) if path is not None else ckpt.latest_checkpoint(self.out)
+        if folder is None:
+            return False
+        loaded = ckpt.load_checkpoint(folder)
+        self._check_same_run(loaded["recipe"], folder)
+        state = loaded["trainer"]
+        if state.get("version") != STATE_VERSION:
+            raise ckpt.CheckpointError(f"{folder}: trainer state version {state.get('version')} is not {STATE_VERSION}")
+        try:
+            load_flat_state(self.modules, loaded["weights"])
+        except RuntimeError as error:
+            raise ckpt.CheckpointError(f"{folder}: the weights do not fit this model ({str(error).splitlines()[0]})") from None
+        missing = set(self.optimizers) ^ set(state["optimizers"])
+        if missing:
+            raise ckpt.CheckpointError(f"{folder}: optimizers {sorted(state['optimizers'])} do not match this objective's {sorted(self.optimizers)}")
+        for name, optimizer in self.optimizers.items():
+            optimizer.load_state_dict(state["optimizers"][name])
+            self.schedulers[name].load_state_dict(state["schedulers"][name])
+        if self.scaler is not None and state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        if self.ema is not None:
+            if loaded["ema"] is not None:
+                self.ema.shadow = {key: value.to(self.device) for key, value in loaded["ema"].items()}
+                self.ema.updates = int(state.get("ema_updates") or 0)
+            else:
+                warn(f"{folder} has no EMA weights; the EMA restarts from the current weights")
+        self.objective.load_metadata(loaded["meta"])
+        self.stream.load_state(state["data"])
+        self.step = int(state["step"])
+        if self.dist.world_size == 1 and state.get("world_size", 1) == 1:
+            ckpt.restore_rng_state(state["rng"])
+        else:  # per-process streams cannot be restored from rank 0's state: reseed deterministically
+            torch.manual_seed(derive_seed(self.config.seed, "global", self.dist.rank, self.step))
+        if self.log is not None:
+            self.log.truncate_after(self.step)
+            self.log.event(step=self.step, event="resumed", folder=str(folder))
+        return True
+
+    def _check_same_run(self, stored_text: str, folder: Path) -> None:
+        if not self.recipe_text:
+            return
+        stored, current = yaml.safe_load(stored_text) or {}, yaml.safe_load(self.recipe_text) or {}
+        changed = [key for key in ("model", "data") if stored.get(key) != current.get(key)]
+        if changed:
+            raise UserError(
+                f"cannot resume from {folder}: the recipe's {' and '.join(changed)} section(s) differ from the "
+                f"checkpoint's (see {folder / ckpt.RECIPE}); resume with the same recipe or train into a new --out folder"
+            )
+
+    # -- one step -------------------------------------------------------------------------------------------
+
+    def _autocast(self):
+        if self.autocast_dtype is None:
+            return nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=self.autocast_dtype)
+
+    def _parameters(self, optimizer: torch.optim.Optimizer) -> list[torch.Tensor]:
+        return [p for group in optimizer.param_groups for p in group["params"]]
+
+    def _zero_all_grads(self) -> None:
+        for module in self.modules.values():
+            module.zero_grad(set_to_none=True)
+        for optimizer in self.optimizers.values():
+            optimizer.zero_grad(set_to_none=True)
+
+    def train_step(self) -> dict[str, float]:
+        """One optimizer step of every optimizer on the next global batch; returns the numbers to log."""
+        accumulation = self.config.grad_accumulation
+        batch, seeds = self.stream.next(self.step)
+        micro_batches = split_batch(to_device(batch, self.device), accumulation)
+        contexts = [StepContext(self.step, part) for part in seeds.chunk(accumulation)]
+        row: dict[str, float] = {}
+        for name, optimizer in self.optimizers.items():
+            self._zero_all_grads()
+            total = torch.zeros((), device=self.device)
+            extras: dict[str, float] = {}
+            for micro, context in zip(micro_batches, contexts):
+                with self._autocast():
+                    result = self.objective.loss(name, micro, context)
+                loss, extra = result if isinstance(result, tuple) else (result, {})
+                scaled = loss / accumulation
+                (self.scaler.scale(scaled) if self.scaler is not None else scaled).backward()
+                total += loss.detach().float()
+                for key, value in extra.items():
+                    extras[key] = extras.get(key, 0.0) + float(value) / accumulation
+            mean_loss = float(self.dist.sum(total)) / (accumulation * self.dist.world_size)
+            if not math.isfinite(mean_loss):
+                raise NonFiniteLossError(self._nonfinite_message(f"the loss of optimizer {name!r} is {mean_loss}"))
+            parameters = self._parameters(optimizer)
+            grads = []
+            for parameter in parameters:
+                if parameter.grad is None:
+                    parameter.grad = torch.zeros_like(parameter)
+                grads.append(parameter.grad)
+            self.dist.average_(grads)
+            if self.scaler is not None:
+                self.scaler.unscale_(optimizer)
+            norm = torch.nn.utils.clip_grad_norm_(parameters, self.config.grad_clip or float("inf"))
+            if not torch.isfinite(norm) and self.scaler is None:
+                raise NonFiniteLossError(self._nonfinite_message(f"the gradient norm of optimizer {name!r} is {float(norm)}"))
+            if self.scaler is not None:
+                self.scaler.step(optimizer)  # skips the step when fp16 gradients overflowed
+            else:
+                optimizer.step()
+            self.schedulers[name].step()
+            prefix = "" if len(self.optimizers) == 1 else f"{name}/"
+            row[f"{prefix}loss"] = mean_loss
+            row[f"{prefix}grad_norm"] = float(norm)
+            row[f"{prefix}lr"] = optimizer.param_groups[0]["lr"]
+            row.update({f"{prefix}{key}": value for key, value in extras.items()})
+        if self.scaler is not None:
+            self.scaler.update()  # once per step, after every optimizer stepped
+        self._zero_all_grads()
+        if self.ema is not None:
+            self.ema.update(self.modules)
+        self.step += 1
+        return row
+
+    def _nonfinite_message(self, what: str) -> str:
+        last = ckpt.latest_checkpoint(self.out)
+        kept = f"the last good checkpoint is {last}" if last else "no checkpoint had been written yet"
+        return (
+            f"training stopped at step {self.step + 1}: {what}. Nothing was saved from this step; {kept}. "
+            "Lower train.optimizer.lr, set train.grad_clip, or check the data for NaNs, then resume with --resume."
+        )
+
+    # -- the loop -------------------------------------------------------------------------------------------
+
+    @contextmanager
+    def _graceful_stop(self) -> Iterator[None]:
+        """SIGINT/SIGTERM finish the current step, save a checkpoint and end the run."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+        def request_stop(signum, frame):  # noqa: ARG001 - signal API
+            if self._stop_requested:  # a second signal: stop now
+                signal.signal(signum, previous[signum])
+                raise KeyboardInterrupt
+            self._stop_requested = True
+
+        for sig in previous:
+            signal.signal(sig, request_stop)
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _should_stop(self) -> bool:
+        flag = torch.tensor(1.0 if self._stop_requested else 0.0, device=self.device)
+        return bool(self.dist.sum(flag) > 0)
+
+    def write_samples(self) -> None:
+        """Previews of the current step into ``<run>/samples/step_<n>/`` (rank 0, EMA weights)."""
+        if self.dist.is_main:
+            folder = self.out / "samples" / ckpt.step_folder_name(self.step)
+            context = self.ema.applied(self.modules) if self.ema is not None else nullcontext()
+            with context:
+                for module in self.modules.values():
+                    module.eval()
+                try:
+                    self.objective.write_samples(folder, self.step)
+                    self.log.event(step=self.step, event="samples", folder=str(folder))
+                except Exception as error:  # a failed preview must not end a long run; it is reported and logged
+                    warn(f"step {self.step}: writing previews failed ({type(error).__name__}: {error}); training goes on")
+                    self.log.event(step=self.step, event="samples failed", error=f"{type(error).__name__}: {error}")
+                finally:
+                    for module in self.modules.values():
+                        module.train()
+        self.dist.barrier()
+
+    def train(self) -> dict[str, Any]:
+        """Train until ``train.steps``; returns ``{"step", "loss", "checkpoint", "stopped_early"}``."""
+        config = self.config
+        last_row: dict[str, float] = {}
+        saved_at = self.step if ckpt.latest_checkpoint(self.out) is not None else -1
+        stopped = False
+        started, rate = time.perf_counter(), None
+        with self._graceful_stop(), progress_bar(self.console, self.show_progress) as bar:
+            task = bar.add_task("train", total=config.steps, completed=self.step, loss="-", rate="-")
+            try:
+                while self.step < config.steps:
+                    tick = time.perf_counter()
+                    last_row = self.train_step()
+                    elapsed = time.perf_counter() - tick
+                    rate = 1.0 / elapsed if rate is None else 0.9 * rate + 0.1 / elapsed
+                    loss = last_row.get("loss", next(iter(last_row.values())))
+                    bar.update(task, completed=self.step, loss=f"{loss:.4g}", rate=f"{rate:.2f}")
+                    if self.log is not None and (self.step % config.log_every == 0 or self.step == config.steps):
+                        self.log.write({"step": self.step, **last_row, "steps_per_second": rate,
+                                        "elapsed_seconds": time.perf_counter() - started})
+                    if config.sample_every and self.step % config.sample_every == 0:
+                        self.write_samples()
+                    if self.step % config.checkpoint_every == 0:
+                        self.save()
+                        saved_at = self.step
+                    if self._should_stop():
+                        stopped = True
+                        break
+            except NonFiniteLossError as error:
+                if self.log is not None:
+                    self.log.event(step=self.step + 1, event="non-finite loss", message=str(error))
+                    self.log.close()
+                raise
+        if saved_at != self.step:
+            self.save()
+        if self.log is not None:
+            self.log.close()
+        if stopped and self.dist.is_main:
+            (self.console or Console(stderr=True)).print(
+                f"stopped at step {self.step}; resume with --resume", markup=False
+            )
+        return {"step": self.step, "loss": last_row.get("loss"), "checkpoint": ckpt.latest_checkpoint(self.out),
+                "stopped_early": stopped}
+
+    def close(self) -> None:
+        self.dist.close()
+
+
+def _version() -> str:
+    from .. import __version__
+
+    return __version__

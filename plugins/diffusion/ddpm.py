@@ -1,0 +1,107 @@
+"""``ddpm``: discrete-time Gaussian diffusion (Ho et al. 2020) with epsilon or v prediction.
+
+The network receives the timestep ``t`` (a float in ``0 .. num_timesteps - 1``) and predicts either the
+noise (``epsilon``, as LDM, MusicLDM and SyncTrack) or ``v = sqrt(abar) * noise - sqrt(1 - abar) * x0``
+(Salimans & Ho 2022). Schedules:
+
+- ``scaled_linear`` (default): ``betas = linspace(sqrt(beta_start), sqrt(beta_end), N) ** 2``. This is the
+  schedule LDM's code calls "linear" and the one MusicLDM and SyncTrack train with (0.0015 .. 0.0195);
+  diffusers calls it "scaled_linear".
+- ``linear``: ``betas = linspace(beta_start, beta_end, N)`` (the DDPM paper; use 1e-4 .. 0.02).
+- ``cosine``: Nichol & Dhariwal 2021, ``abar(t) = cos((t / N + s) / (1 + s) * pi / 2) ** 2``, betas capped at
+  0.999 (``beta_start``/``beta_end`` are unused).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Literal
+
+import torch
+
+from synctrack import noise as draws
+from synctrack.errors import ArgumentError
+from synctrack.interfaces import Prediction, TimestepDiffusion
+from synctrack.interfaces.process import per_song
+from synctrack.tracks import TrackInfo
+
+from .losses import per_song_mse
+
+
+def make_betas(schedule: str, num_timesteps: int, beta_start: float, beta_end: float, cosine_s: float = 0.008) -> torch.Tensor:
+    """The beta schedule ``[num_timesteps]`` (float64)."""
+    if schedule == "scaled_linear":
+        return torch.linspace(math.sqrt(beta_start), math.sqrt(beta_end), num_timesteps, dtype=torch.float64) ** 2
+    if schedule == "linear":
+        return torch.linspace(beta_start, beta_end, num_timesteps, dtype=torch.float64)
+    if schedule == "cosine":
+        steps = torch.arange(num_timesteps + 1, dtype=torch.float64) / num_timesteps
+        alpha_bar = torch.cos((steps + cosine_s) / (1 + cosine_s) * math.pi / 2) ** 2
+        return (1 - alpha_bar[1:] / alpha_bar[:-1]).clamp(max=0.999)
+    raise ValueError(f"unknown schedule {schedule!r}")
+
+
+class DDPM(TimestepDiffusion):
+    """Discrete-time DDPM: epsilon or v prediction; LDM scaled-linear, linear or cosine betas."""
+
+    def __init__(
+        self,
+        prediction: Literal["epsilon", "v"] = "epsilon",
+        schedule: Literal["scaled_linear", "linear", "cosine"] = "scaled_linear",
+        num_timesteps: int = 1000,
+        beta_start: float = 0.0015,
+        beta_end: float = 0.0195,
+    ) -> None:
+        if num_timesteps < 2:
+            raise ArgumentError(f"ddpm: num_timesteps must be at least 2, got {num_timesteps}")
+        if schedule != "cosine" and not 0 < beta_start < beta_end < 1:
+            raise ArgumentError(f"ddpm: need 0 < beta_start < beta_end < 1, got beta_start={beta_start}, beta_end={beta_end}")
+        self.prediction = prediction
+        self.schedule = schedule
+        self.num_timesteps = num_timesteps
+        self.betas = make_betas(schedule, num_timesteps, beta_start, beta_end)
+        self.alphas_cumprod = torch.cumprod(1 - self.betas, dim=0)
+
+    def _coefficients(self, t: torch.Tensor, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``sqrt(abar_t)`` and ``sqrt(1 - abar_t)`` shaped to broadcast against ``like``."""
+        alpha_bar = self.alpha_bar(t.to("cpu")).to(like.device)
+        return per_song(alpha_bar.sqrt(), like), per_song((1 - alpha_bar).sqrt(), like)
+
+    def predict(
+        self, denoiser: torch.nn.Module, x: torch.Tensor, level: torch.Tensor, tracks: TrackInfo, context: Any = None
+    ) -> Prediction:
+        """``x`` ``[B, S, ...]`` at timesteps ``level`` ``[B]`` -> clean and noise estimates."""
+        output = denoiser(x, level.to(x.device, torch.float32), tracks, context)
+        signal, sigma = self._coefficients(level, x)
+        if self.prediction == "epsilon":
+            return Prediction(x0=(x - sigma * output) / signal, noise=output)
+        return Prediction(x0=signal * x - sigma * output, noise=signal * output + sigma * x)
+
+    def training_loss(
+        self,
+        denoiser: torch.nn.Module,
+        x0: torch.Tensor,
+        tracks: TrackInfo,
+        context: Any = None,
+        generator: draws.Generators = None,
+    ) -> torch.Tensor:
+        """Per-song MSE ``[B]`` between the network output and the noise (or v) at uniform random timesteps.
+
+        Each song draws its timestep, then its noise, from its generator.
+        """
+        batch = x0.shape[0]
+        if isinstance(generator, torch.Generator) or generator is None:
+            t = draws.integers(0, self.num_timesteps, (batch,), generator, x0.device)
+            noise = draws.normal(x0.shape, generator, x0.device, x0.dtype)
+        else:  # one generator per song: each song's timestep and noise come from its own stream
+            pairs = [(draws.integers(0, self.num_timesteps, (1,), g), draws.normal((1, *x0.shape[1:]), g, dtype=x0.dtype)) for g in generator]
+            t = torch.cat([p[0] for p in pairs]).to(x0.device)
+            noise = torch.cat([p[1] for p in pairs]).to(x0.device)
+        x_t = self.add_noise(x0, t, noise)
+        output = denoiser(x_t, t.to(torch.float32), tracks, context)
+        if self.prediction == "epsilon":
+            target = noise
+        else:
+            signal, sigma = self._coefficients(t, x0)
+            target = signal * noise - sigma * x0
+        return per_song_mse(output, target, tracks.mask)

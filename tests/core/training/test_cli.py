@@ -1,0 +1,143 @@
+"""``synctrack train`` and ``synctrack sample``: what they write, and user errors as exit code 2."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+
+from synctrack.cli import main
+
+HERE = Path(__file__).parent
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def trained(toy_recipe, tmp_path, capsys):
+    """A toy model trained for 4 steps into tmp_path/run, encoding audio with the toy frame encoder."""
+    recipe = toy_recipe(steps=4, checkpoint_every=2, extra="  sample_every: 4\n")
+    text = recipe.read_text().replace("  denoiser: {type: toy_mlp, features: 16}",
+                                      "  encoder: toy_frames\n  denoiser: {type: toy_mlp, features: 16}")
+    recipe.write_text(text)
+    code, out, err = run(capsys, "train", recipe, "--out", tmp_path / "run", "--no-progress")
+    assert code == 0, err
+    assert "done: step 4" in out
+    return tmp_path / "run"
+
+
+def test_train_writes_checkpoints_logs_samples_and_the_resolved_recipe(trained):
+    assert sorted(p.name for p in (trained / "checkpoints").iterdir()) == ["latest", "step_00000002", "step_00000004"]
+    assert "toy_frames" in (trained / "recipe.yaml").read_text()
+    assert "toy_frames" in (trained / "checkpoints" / "step_00000004" / "recipe.yaml").read_text()
+    song = trained / "samples" / "step_00000004" / "song_000"
+    assert {p.name for p in song.iterdir()} == {"bass.wav", "drums.wav", "mix.wav", "mels.png"}
+    assert len((trained / "log.jsonl").read_text().splitlines()) >= 4
+
+
+def test_sample_writes_tracks_mix_and_mels_per_song(trained, tmp_path, capsys):
+    code, out, err = run(capsys, "sample", trained, "--num", 3, "--steps", 3, "--out", tmp_path / "gen", "--seed", 5)
+    assert code == 0, err
+    for index in range(3):
+        song = tmp_path / "gen" / f"song_{index:03d}"
+        assert {p.name for p in song.iterdir()} == {"bass.wav", "drums.wav", "mix.wav", "mels.png"}
+        tracks = [soundfile.read(song / f"{name}.wav")[0] for name in ("bass", "drums")]
+        assert all(t.shape == (16,) for t in tracks)
+        mix = soundfile.read(song / "mix.wav")[0]
+        unclipped = (np.abs(tracks[0]) < 0.999) & (np.abs(tracks[1]) < 0.999)  # files clip each track at +-1
+        assert unclipped.sum() > 4
+        assert np.allclose(mix[unclipped], np.clip(tracks[0] + tracks[1], -1, 1)[unclipped], atol=2 / 32768)
+    assert "wrote 3 song(s)" in out
+    # the same seed gives the same songs
+    run(capsys, "sample", trained, "--num", 3, "--steps", 3, "--out", tmp_path / "again", "--seed", 5)
+    for index in range(3):
+        for name in ("bass", "drums"):
+            first = soundfile.read(tmp_path / "gen" / f"song_{index:03d}" / f"{name}.wav")[0]
+            assert np.array_equal(first, soundfile.read(tmp_path / "again" / f"song_{index:03d}" / f"{name}.wav")[0])
+
+
+def test_sample_keeps_a_given_track_exactly(trained, tmp_path, capsys):
+    given = (0.4 * np.sin(np.arange(40) / 3.0)).astype(np.float32)  # longer than a clip: cut to 16 samples
+    soundfile.write(tmp_path / "drums.wav", given, 8000, subtype="PCM_16")
+    code, _, err = run(capsys, "sample", trained, "--num", 2, "--steps", 3, "--sampler", "ddpm", "--out", tmp_path / "gen",
+                       "--given", f"drums={tmp_path / 'drums.wav'}")
+    assert code == 0, err
+    expected = soundfile.read(tmp_path / "drums.wav")[0][:16]
+    for index in range(2):
+        assert np.array_equal(soundfile.read(tmp_path / "gen" / f"song_{index:03d}" / "drums.wav")[0], expected)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "fragment"),
+    [
+        (["--given", "flute=x.wav"], "this model has no track 'flute'; its tracks: bass, drums"),
+        (["--given", "drums"], "expected TRACK=FILE.wav"),
+        (["--given", "drums=missing.wav"], "missing.wav: audio file not found"),
+        (["--sampler", "edm_heun"], "sampler 'edm_heun' works with 'sigma' diffusions"),
+        (["--sampler", "ddmi"], "recipe.yaml: model.sampler.type: 'ddmi' is not in the sampler registry"),
+        (["model.denoiser.hidden=8"], "do not fit the model its recipe builds"),
+        (["--steps", "500"], "steps must be in 1 .. 100 (the diffusion's timesteps), got 500"),
+        (["model.sampler.eta=-1"], "eta must be >= 0, got -1"),
+        (["model.denoiser.nan_after_calls=1"], "the model produced NaN or infinite audio (songs 0 .. 0)"),
+    ],
+)
+def test_sample_user_errors_exit_2(trained, tmp_path, capsys, arguments, fragment):
+    code, out, err = run(capsys, "sample", trained, "--out", tmp_path / "gen", *arguments)
+    assert code == 2
+    assert fragment in err and "Traceback" not in out + err
+
+
+def test_sample_refuses_missing_and_damaged_checkpoints(trained, tmp_path, capsys):
+    code, _, err = run(capsys, "sample", tmp_path / "nowhere", "--out", tmp_path / "gen")
+    assert code == 2 and "checkpoint not found" in err
+    weights = trained / "checkpoints" / "step_00000004" / "ema.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    code, _, err = run(capsys, "sample", trained, "--out", tmp_path / "gen")
+    assert code == 2 and "ema.safetensors is damaged or truncated" in err
+
+
+def test_train_resume_errors_exit_2(trained, toy_recipe, tmp_path, capsys):
+    recipe = trained / "recipe.yaml"
+    code, _, err = run(capsys, "train", recipe, "--out", trained)
+    assert code == 2 and "already holds checkpoints: pass --resume" in err
+    code, _, err = run(capsys, "train", recipe, "--out", tmp_path / "fresh", "--resume")
+    assert code == 2 and "nothing to resume" in err
+    code, _, err = run(capsys, "train", recipe, "--out", trained, "--resume", "train.steps=6")
+    assert code == 0, err
+    assert (trained / "checkpoints" / "step_00000006").is_dir()
+
+
+def test_resume_refuses_a_trainer_state_that_would_run_code(trained, tmp_path, capsys):
+    class RunsCode:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'code-ran'}",))
+
+    torch.save({"version": 1, "evil": RunsCode()}, trained / "checkpoints" / "step_00000004" / "trainer.pt")
+    code, out, err = run(capsys, "train", trained / "recipe.yaml", "--out", trained, "--resume", "train.steps=6")
+    assert code == 2 and "refusing to load" in err and "Traceback" not in out + err
+    assert not (tmp_path / "code-ran").exists()
+
+
+def test_train_without_data_is_a_recipe_error(toys, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "r.yaml").write_text("model: {denoiser: toy_mlp, diffusion: ddpm, sampler: ddim}\n")
+    code, _, err = run(capsys, "train", "r.yaml")
+    assert code == 2 and "data: missing; training needs a dataset node" in err
+
+
+def test_the_commands_run_as_a_program(trained, tmp_path):
+    """The same through a fresh interpreter: exit codes and output of the real entry point."""
+    result = subprocess.run([sys.executable, str(HERE / "run_with_toys.py"), "sample", str(trained), "--num", "1",
+                             "--out", str(tmp_path / "gen")], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "gen" / "song_000" / "mels.png").stat().st_size > 0
