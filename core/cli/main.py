@@ -19,6 +19,7 @@ COMMANDS: tuple[str, ...] = (
     "synctrack.cli.demo",
     "synctrack.cli.list_parts",
     "synctrack.cli.recipe",
+    "synctrack.cli.bench",
 )
 
 
