@@ -101,7 +101,7 @@ def sweep(cases: Sequence[ModelCase], settings: Settings, launch: Launcher, cons
     for case, result in zip(cases, results):
         if result is not None and "invalid" in result:
             raise UserError(
-                f"{case.recipe}: the denoiser refused a [B, S, C, T, F] = [{case.batch}, {case.tracks}, C, "
+                f"{case.recipe}: the denoiser refused a [B, S, C, T, F] = [{case.batch}, {case.tracks}, {result.get('channels', 'C')}, "
                 f"{case.grid[0]}, {case.grid[1]}] input: {result['invalid']}; choose another --grid"
             )
     results += [None] * (len(cases) - len(results))

@@ -78,10 +78,17 @@ def subprocess_launcher(timeout: float | None = None) -> Launcher:
 
 
 def in_process_launcher(job: dict[str, Any]) -> dict[str, Any]:
-    """Run a job in this process (tests, and debugging a single case); memory figures include this process."""
+    """Run a job in this process (tests, and debugging a case). Its memory figure is not the case's own:
+    memory this process freed earlier is reused without showing in the resident size."""
+    import torch
+
     from .worker import run_job
 
-    return run_job(job)
+    threads = torch.get_num_threads()
+    try:
+        return run_job(job)
+    finally:
+        torch.set_num_threads(threads)  # the job's --threads must not outlive it
 
 
 def run_jobs(

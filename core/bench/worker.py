@@ -91,7 +91,7 @@ def run_model(job: dict[str, Any], device: torch.device) -> dict[str, Any]:
     try:
         result = _timed(job, device, step)
     except ValueError as error:  # the denoiser refused the inputs (grid, channels): the user's to fix
-        return {"invalid": str(error)}
+        return {"invalid": str(error), "channels": channels}
     return {**result, "parameters": sum(p.numel() for p in denoiser.parameters()), "channels": channels}
 
 
