@@ -38,7 +38,7 @@ def plot_against_tracks(
     styles = list(dict.fromkeys(style(row) for row in measured))
     tracks = sorted({row["tracks"] for row in rows})
     plain = FuncFormatter(lambda value, _: f"{value:g}")
-    figure, axes = plt.subplots(1, len(panels), figsize=(6.4 * len(panels), 4.8), squeeze=False)
+    figure, axes = plt.subplots(1, len(panels), figsize=(6.4 * len(panels) + 3.2, 4.8), squeeze=False, layout="constrained")
     for axis, (column, label) in zip(axes[0], panels):
         for c, colour_name in enumerate(colours):
             for s, style_name in enumerate(styles):
@@ -60,10 +60,9 @@ def plot_against_tracks(
         axis.set_xlabel("tracks S")
         axis.set_ylabel(label)
         axis.grid(True, which="both", alpha=0.3)
-    if colours:
-        axes[0][0].legend(fontsize="small")
+    if colours:  # one legend for both panels, beside them, so it never hides a line
+        figure.legend(*axes[0][0].get_legend_handles_labels(), loc="outside right upper", fontsize="small")
     figure.suptitle(title, fontsize="medium")
-    figure.tight_layout()
     _atomic_write(path, lambda stream: figure.savefig(stream, format="png", dpi=110))
     plt.close(figure)
 

@@ -55,6 +55,9 @@ def _atomic_write(path: Path, write) -> None:
     try:
         with os.fdopen(handle, "wb") as stream:
             write(stream)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # mkstemp makes 0600; results are ordinary files
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -83,11 +86,25 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     _atomic_write(path, lambda stream: stream.write((json.dumps(data, indent=2) + "\n").encode()))
 
 
+def _check_exists(path: Path) -> None:
+    if not path.is_file():
+        raise UserError(f"results file not found: {path}; run `synctrack bench attention --out DIR` to make one")
+
+
+def read_sweep(path: str | Path) -> tuple[str, list[dict[str, Any]]]:
+    """``("attention" | "model", rows)`` of either kind of sweep CSV, told apart by its columns."""
+    path = Path(path)
+    _check_exists(path)
+    with path.open(newline="") as stream:
+        header = set(next(csv.reader(stream), []))
+    kind = "model" if set(MODEL_COLUMNS) <= header else "attention"
+    return kind, read_csv(path, MODEL_COLUMNS if kind == "model" else ATTENTION_COLUMNS)
+
+
 def read_csv(path: str | Path, required: Sequence[str] = ATTENTION_COLUMNS) -> list[dict[str, Any]]:
     """Rows of a sweep's CSV with numbers parsed (empty cells None); a missing file or column is a UserError."""
     path = Path(path)
-    if not path.is_file():
-        raise UserError(f"results file not found: {path}; run `synctrack bench attention --out DIR` to make one")
+    _check_exists(path)
     with path.open(newline="") as stream:
         reader = csv.DictReader(stream)
         missing = [column for column in required if column not in (reader.fieldnames or [])]

@@ -120,6 +120,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("--strict", action="store_true", help="exit 1 unless every target passes")
     report.set_defaults(handler=run_report)
 
+    table = actions.add_parser(
+        "table",
+        help="print a sweep's CSV as a markdown table (for docs/benchmarks.md)",
+        description="Print an attention or model CSV of `synctrack bench` as a GitHub markdown table.",
+    )
+    table.add_argument("csv", type=Path, help="attention.csv or model-*.csv")
+    table.set_defaults(handler=run_table)
+
 
 # -- shared ------------------------------------------------------------------------------------------------
 
@@ -374,3 +382,12 @@ def run_report(args: argparse.Namespace) -> int:
     for check in checks:
         console.out.print(f"{check.verdict}: {check.target} -- {check.measured}", markup=False, soft_wrap=True)
     return 1 if args.strict and any(check.verdict != "PASS" for check in checks) else 0
+
+
+def run_table(args: argparse.Namespace) -> int:
+    from ..bench.markdown import ATTENTION, MODEL, markdown_table
+    from ..bench.results import read_sweep
+
+    kind, rows = read_sweep(args.csv)
+    console.out.print(markdown_table(rows, MODEL if kind == "model" else ATTENTION), markup=False, soft_wrap=True)
+    return 0

@@ -139,3 +139,27 @@ def test_end_to_end_each_case_in_a_fresh_process_then_the_report(cli, tmp_path, 
     lines = [line for line in out.splitlines() if line.startswith(("PASS:", "FAIL:", "MISSING:"))]
     assert code == 0 and len(lines) == 4 and all(line.startswith("MISSING:") for line in lines)  # nothing at ds-2 sizes
     assert run(capsys, "bench", "report", str(tmp_path / "attention.csv"), "--strict")[0] == 1
+
+
+def test_table_prints_either_csv_as_markdown(tmp_path, capsys):
+    from synctrack.bench.results import ATTENTION_COLUMNS, MODEL_COLUMNS, write_csv
+
+    base = {"spec": "mix_cross_track", "mixer": "mix_cross_track", "tracks": 8, "tokens": 8192, "attention_gflop": 8.59}
+    write_csv(tmp_path / "attention.csv", [
+        {**base, "backend": "sdpa", "status": "ok", "time_ms": 298.4, "peak_mib": 58.2, "gflops": 28.8, "fraction_of_matmul": 0.78},
+        {**base, "backend": "naive", "status": "skipped", "reason": "needs 4.0 GiB for the naive N^2 scores (2.0 GiB usable)"},
+        {**base, "backend": "xformers", "status": "skipped", "reason": "the module 'xformers' is not installed"},
+    ], ATTENTION_COLUMNS)  # fmt: skip
+    code, out, _ = run(capsys, "bench", "table", str(tmp_path / "attention.csv"))
+    lines = out.strip().splitlines()
+    assert code == 0 and lines[0].startswith("| mixer | backend | S | tokens S N | GFLOP | time (ms) |")
+    assert lines[2] == "| `mix_cross_track` | sdpa | 8 | 8192 | 8.59 | 298.4 | 58 | 28.8 | 78% |  |"
+    assert lines[3] == "| `mix_cross_track` | naive | 8 | 8192 | 8.59 |  |  |  |  | skipped: needs 4.0 GiB for the naive N^2 scores (2.0 GiB usable) |"
+    assert len(lines) == 4  # the xformers row (cannot run here) is left out
+
+    write_csv(tmp_path / "model.csv", [
+        {"variant": "with mixers", "mixers": "global_cross_track", "tracks": 2, "status": "ok", "time_ms": 1636.3,
+         "peak_mib": 125.1, "time_overhead": 2.99, "memory_overhead": 1.24},
+    ], MODEL_COLUMNS)  # fmt: skip
+    code, out, _ = run(capsys, "bench", "table", str(tmp_path / "model.csv"))
+    assert out.strip().splitlines()[2] == "| 2 | with mixers (`global_cross_track`) | 1636 | 125 | 2.99 | 1.24 |  |"
