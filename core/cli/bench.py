@@ -25,34 +25,24 @@ from . import console
 DEFAULT_OUT = Path("runs/bench")
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return value
+def at_least(kind: type, minimum: float, strict: bool = False):
+    """An argparse type: a ``kind`` (int or float) of at least ``minimum`` (more than it when ``strict``)."""
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {'an integer' if kind is int else 'a number'}") from None
+        if value < minimum or (strict and value == minimum):
+            raise argparse.ArgumentTypeError(f"{text!r} must be {'more than' if strict else 'at least'} {minimum:g}")
+        return value
+
+    return parse
 
 
-def natural_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
-    return value
-
-
-def positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be positive")
-    return value
+positive_int = at_least(int, 1)
+natural_int = at_least(int, 0)
+positive_float = at_least(float, 0, strict=True)
 
 
 def add_measure_options(parser: argparse.ArgumentParser, repeats: int, budget: float) -> None:
