@@ -16,12 +16,10 @@ and GFLOP/s: use it for the figures in docs/benchmarks.md.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
 SIZES = ("full", "smoke")
 SIZE = os.environ.get("SYNCTRACK_BENCH_SIZE", "full")
 if SIZE not in SIZES:

@@ -4,6 +4,7 @@ and without its cross-track mixers, against the track count."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -11,7 +12,7 @@ import torch
 from synctrack import TrackInfo, load_recipe
 
 SIZE = os.environ.get("SYNCTRACK_BENCH_SIZE", "full")
-REPO = __import__("pathlib").Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[1]
 
 # name: (recipe, overrides, latent grid T x F per size)
 CONFIGS = {

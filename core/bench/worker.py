@@ -76,8 +76,8 @@ def run_model(job: dict[str, Any], device: torch.device) -> dict[str, Any]:
         return {"invalid": f"the denoiser {type(denoiser).__name__} has no integer in_channels attribute"}
     frames, bins = job["grid"]
     batch, tracks = int(job["batch"]), int(job["tracks"])
-    vocabulary = getattr(getattr(denoiser, "conditioner", None), "vocabulary", None) or [None]
-    ids = (torch.arange(tracks) % len(vocabulary)).expand(batch, tracks)
+    vocabulary = getattr(getattr(denoiser, "conditioner", None), "vocabulary", None)
+    ids = (torch.arange(tracks) % len(vocabulary or [0])).expand(batch, tracks)  # cycle through the instruments
     info = TrackInfo(ids.contiguous(), torch.ones(batch, tracks, dtype=torch.bool)).to(device)
     latents = torch.randn(batch, tracks, channels, frames, bins, device=device)
     levels = torch.full((batch,), 500.0, device=device)

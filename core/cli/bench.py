@@ -1,9 +1,10 @@
-"""``synctrack bench attention|model|report``: what cross-track attention costs against the track count.
+"""``synctrack bench attention|model|report|table``: what cross-track attention costs against the track count.
 
 - ``attention``: every mixer x attention backend x track count on one token grid, each case in a fresh
   process; time, peak memory and achieved GFLOP/s as a fraction of the machine's fp32 matmul rate.
 - ``model``: a recipe's denoiser, forward + backward, with and without its mixers.
 - ``report``: the issue's performance targets checked against an attention CSV.
+- ``table``: a sweep's CSV as a markdown table, for docs/benchmarks.md.
 
 Results go to ``--out`` (default ``runs/bench``) as CSV, PNG (log-log against S) and a JSON of the run's
 settings and machine. See docs/benchmarks.md.
@@ -62,7 +63,13 @@ def add_measure_options(parser: argparse.ArgumentParser, repeats: int, budget: f
 def register(subparsers: argparse._SubParsersAction) -> None:
     from ..bench.options import DEFAULT_BACKENDS, DEFAULT_MIXERS, GRIDS
 
-    parser = subparsers.add_parser("bench", help="measure attention and model cost against the track count", description=__doc__)
+    parser = subparsers.add_parser(
+        "bench",
+        help="measure attention and model cost against the track count",
+        description="Measure what cross-track attention costs against the track count S. attention: mixers x "
+        "backends x S on a token grid; model: a recipe's U-Net with and without its mixers; report: the "
+        "performance targets against an attention CSV; table: a CSV as markdown. See docs/benchmarks.md.",
+    )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     attention = actions.add_parser(
