@@ -1,7 +1,8 @@
-"""pytest-benchmark suites: mixer x attention backend x track count, and whole-model forward + backward.
+"""pytest-benchmark suites (``bench_*.py``). This file serves the cost suites: ``bench_attention.py`` (mixer x
+attention backend x track count) and ``bench_model.py`` (whole-model forward + backward).
 
 Run them with ``make bench`` (``pytest benchmarks --benchmark-only``); they are not part of ``make test``.
-``SYNCTRACK_BENCH_SIZE`` picks the sizes:
+``SYNCTRACK_BENCH_SIZE`` picks the sizes of the cost suites:
 
 - ``full`` (default): the MusicLDM ds-2 token grid (128 x 8 tokens of 256 channels) up to 16 tracks, and
   the tiny and small U-Nets on their latent grids; a few minutes on 2 CPU cores.

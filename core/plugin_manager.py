@@ -35,6 +35,14 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "synctrack.plugins.mixers",
     "synctrack.plugins.conditioners",
     "synctrack.plugins.unet",
+    "synctrack.plugins.msdm",
+    "synctrack.plugins.msgld",
+    "synctrack.plugins.datasets",
+    "synctrack.plugins.beat_trackers",
+    "synctrack.plugins.embedders",
+    "synctrack.plugins.metrics",
+    "synctrack.plugins.encoders",
+    "synctrack.plugins.vocoders",
 )
 
 

@@ -1,5 +1,16 @@
-"""Audio input and output (soundfile) and resampling (torchaudio)."""
+"""Audio input and output (soundfile), resampling (torchaudio) and the log-mel front end."""
 
 from .io import AudioError, load_audio, save_audio, write_song
+from .mel import MelConfig, MelConfigError, MelSpectrogram, check_mel_compatible, mel_filterbank
 
-__all__ = ["AudioError", "load_audio", "save_audio", "write_song"]
+__all__ = [
+    "AudioError",
+    "MelConfig",
+    "MelConfigError",
+    "MelSpectrogram",
+    "check_mel_compatible",
+    "load_audio",
+    "mel_filterbank",
+    "save_audio",
+    "write_song",
+]

@@ -17,8 +17,11 @@ from . import console
 # Command modules, in the order `synctrack --help` lists them.
 COMMANDS: tuple[str, ...] = (
     "synctrack.cli.demo",
+    "synctrack.cli.eval",
     "synctrack.cli.list_parts",
     "synctrack.cli.recipe",
+    "synctrack.cli.pretrained",
+    "synctrack.cli.data",
     "synctrack.cli.bench",
 )
 

@@ -7,7 +7,7 @@ interface so that contract tests can check what they built.
 """
 
 from .data import Dataset
-from .evaluation import BeatTracker, Embedder, Metric
+from .evaluation import BeatSet, BeatTracker, DistributionMetric, Embedder, EmbeddingSet, Metric, MetricValue, RhythmMetric
 from .model import Block, Conditioner, Denoiser, Encoder, Mixer, Vocoder
 from .process import Diffusion, Sampler
 
@@ -31,16 +31,21 @@ INTERFACES = {
 
 __all__ = [
     "INTERFACES",
+    "BeatSet",
     "BeatTracker",
     "Block",
     "Conditioner",
     "Dataset",
     "Denoiser",
     "Diffusion",
+    "DistributionMetric",
     "Embedder",
+    "EmbeddingSet",
     "Encoder",
     "Metric",
+    "MetricValue",
     "Mixer",
+    "RhythmMetric",
     "Sampler",
     "Vocoder",
 ]

@@ -5,32 +5,62 @@ Shapes: ``B`` songs, ``S`` tracks, ``C`` channels, ``T`` x ``F`` a time-frequenc
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import torch
 from torch import nn
 
 from ..attention.cost import AttentionShape
+from ..pretrained import InitSpec, load_pretrained
 from ..tracks import TrackInfo
 from .base import PartInterface
 
 
-class Encoder(PartInterface, nn.Module):
+class Pretrainable(PartInterface):
+    """Parts whose recipe node may hold ``init: {from: PATH, format: auto|ldm|diffusers, strict: false}``.
+
+    The part declares ``pretrained_component`` and ``pretrained_key_map`` (see synctrack.pretrained).
+    """
+
+    node_options: ClassVar[dict[str, Any]] = {"init": InitSpec | None}
+
+    @classmethod
+    def apply_node_option(cls, part: Any, key: str, value: Any, where: str) -> None:
+        if any(parameter.is_meta for parameter in part.parameters()):
+            return  # built on the meta device to count parameters: there is nothing to load into
+        load_pretrained(part, value, name=where.removesuffix(".init"))
+
+
+class Encoder(Pretrainable, nn.Module):
     """Maps waveforms to the space the diffusion runs in, and back to what the vocoder takes.
 
     ``encode``: waveforms ``[B, S, L]`` -> latents ``[B, S, C, T, F]`` (or ``[B, S, C, L']`` for waveform
-    models), already multiplied by ``scale_factor``. ``decode``: latents -> vocoder input (a mel
-    ``[B, S, n_mels, frames]``, or waveforms for waveform models).
+    models), already multiplied by ``scale_factor``; any track count ``S`` (tracks are folded into the
+    batch). ``decode``: latents -> what ``decodes_to`` says:
+
+    - ``"mel"``: a log-mel ``[B, S, n_mels, frames]`` for a vocoder. Note the transposition: a mel latent
+      puts frames on its T axis and mel bins on its F axis, the vocoder layout is ``[n_mels, frames]``.
+    - ``"waveform"``: waveforms ``[B, S, L']``; no vocoder is needed.
+
+    Encoders may pad the time axis (to a multiple their latent grid needs). ``decode(latents,
+    num_samples=L)`` crops the result to what a clip of ``L`` samples gives (``L`` samples, or
+    ``L // hop_length`` mel frames); with ``num_samples=None`` nothing is cropped.
+
+    ``decodes_to`` is ``"mel"`` or ``"waveform"`` (above); ``mel_config`` is the
+    :class:`synctrack.audio.MelConfig` of a mel encoder (None for waveform encoders): a vocoder fits when
+    its ``mel_config`` is equal.
     """
 
     registry_kind: ClassVar[str] = "encoder"
     sample_rate: int
     scale_factor: float = 1.0
+    decodes_to: ClassVar[Literal["mel", "waveform"]] = "mel"
+    mel_config: Any = None
 
     def encode(self, waveforms: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def decode(self, latents: torch.Tensor) -> torch.Tensor:
+    def decode(self, latents: torch.Tensor, num_samples: int | None = None) -> torch.Tensor:
         raise NotImplementedError
 
     def latent_shape(self, num_samples: int) -> tuple[int, ...]:
@@ -38,7 +68,7 @@ class Encoder(PartInterface, nn.Module):
         raise NotImplementedError
 
 
-class Denoiser(PartInterface, nn.Module):
+class Denoiser(Pretrainable, nn.Module):
     """Predicts from noisy latents ``[B, S, ...]`` a tensor of the same shape (noise, v or x0).
 
     ``forward(x, noise_level, tracks, context=None)``: ``noise_level`` is ``[B]`` (a timestep or a sigma, as
@@ -95,11 +125,16 @@ class Conditioner(PartInterface, nn.Module):
         raise NotImplementedError
 
 
-class Vocoder(PartInterface, nn.Module):
-    """Turns decoded features (a mel ``[B, S, n_mels, frames]``) into waveforms ``[B, S, L]``."""
+class Vocoder(Pretrainable, nn.Module):
+    """Turns a log-mel ``[B, S, n_mels, frames]`` into waveforms ``[B, S, frames * hop_length]``.
+
+    ``mel_config`` (a :class:`synctrack.audio.MelConfig`) says which mels it expects; an encoder with
+    ``decodes_to == "mel"`` feeds it when their mel configs are equal.
+    """
 
     registry_kind: ClassVar[str] = "vocoder"
     sample_rate: int
+    mel_config: Any
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

@@ -3,5 +3,15 @@
 from .embeddings import TimestepEmbedding, sinusoidal_embedding
 from .feedforward import GEGLUFeedForward
 from .init import zero_module
+from .unet_layout import LayerPlan, StagePlan, UNetPlan, unet_plan
 
-__all__ = ["GEGLUFeedForward", "TimestepEmbedding", "sinusoidal_embedding", "zero_module"]
+__all__ = [
+    "GEGLUFeedForward",
+    "LayerPlan",
+    "StagePlan",
+    "TimestepEmbedding",
+    "UNetPlan",
+    "sinusoidal_embedding",
+    "unet_plan",
+    "zero_module",
+]

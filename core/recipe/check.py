@@ -16,12 +16,12 @@ import inspect
 import pathlib
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Annotated, Any, Literal, Union
 
 from ..errors import Problem
 from ..naming import did_you_mean, listing
-from ..registry import Part, Registry, UnknownPartError
+from ..registry import Registry, UnknownPartError
 from .paths import Path, format_path
 from .source import Locations
 from .spec import PartSpec
@@ -36,10 +36,15 @@ class Parameter:
     name: str
     annotation: Any
     default: Any = _MISSING
+    target: str | None = None  # the Python name when the recipe key differs (a keyword such as ``from``)
 
     @property
     def required(self) -> bool:
         return self.default is _MISSING
+
+    @property
+    def python_name(self) -> str:
+        return self.target or self.name
 
 
 @dataclasses.dataclass(frozen=True)
@@ -81,7 +86,8 @@ def dataclass_arguments(cls: type) -> Arguments:
             default = item.default_factory
         else:
             default = _MISSING
-        parameters[item.name] = Parameter(item.name, hints.get(item.name, Any), default)
+        key = item.metadata.get("recipe_key", item.name)
+        parameters[key] = Parameter(key, hints.get(item.name, Any), default, target=item.name)
     return Arguments(parameters)
 
 
@@ -261,19 +267,26 @@ class _Walk:
         except UnknownPartError as error:
             self.problems.append(Problem(format_path((*path, "type")), str(error), self.where((*path, "type"))))
             return value
-        interface_runtime = _runtime_args(part)
-        arguments = factory_arguments(part.factory, runtime=frozenset(interface_runtime) if deferred else frozenset())
-        given = {k: v for k, v in value.items() if k != "type"}
+        interface = _interface(kind)
+        runtime = frozenset(getattr(interface, "runtime_args", {})) if deferred else frozenset()
+        arguments = factory_arguments(part.factory, runtime=runtime)
+        option_types = {} if deferred else dict(getattr(interface, "node_options", {}))
+        given = {k: v for k, v in value.items() if k != "type" and k not in option_types}
+        options = {k: self.value(v, option_types[k], (*path, k)) for k, v in value.items() if k in option_types}
         built = self.arguments(given, arguments, part, path, what=f"{kind} {part.name!r}")
         if not self.build or self.problems:
             return value
         if deferred:
             return PartSpec(kind=kind, name=part.name, factory=part.factory, args=built)
         try:
-            return part.factory(**built)
+            instance = part.factory(**built)
         except ValueError as error:  # a part refusing a combination of arguments the annotations allow
             self.problem(path, f"{kind} {part.name!r} refused its arguments: {error}")
             return value
+        for key, option in options.items():
+            if option is not None:
+                interface.apply_node_option(instance, key, option, where=f"{format_path((*path, key))}")
+        return instance
 
     def arguments(self, value: Any, arguments: Arguments, target: Any, path: Path, what: str) -> Any:
         if not isinstance(value, dict):
@@ -285,7 +298,8 @@ class _Walk:
             if key in arguments.runtime:
                 self.problem((*path, key), f"{key!r} is set by the host that builds this {what}, not by the recipe")
             elif key in arguments.parameters:
-                built[key] = self.value(item, arguments.parameters[key].annotation, (*path, key))
+                parameter = arguments.parameters[key]
+                built[parameter.python_name] = self.value(item, parameter.annotation, (*path, key))
             elif arguments.open:
                 built[key] = item
             else:
@@ -302,11 +316,10 @@ class _Walk:
         return built
 
 
-def _runtime_args(part: Part) -> Mapping[str, Any]:
+def _interface(kind: str) -> Any:
     from ..interfaces import INTERFACES
 
-    interface = INTERFACES.get(part.kind)
-    return getattr(interface, "runtime_args", {}) if interface else {}
+    return INTERFACES.get(kind)
 
 
 def check(value: Any, annotation: Any, registry: Registry, locations: Locations | None = None, path: Path = ()) -> list[Problem]:

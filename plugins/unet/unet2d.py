@@ -23,7 +23,7 @@ from torch.utils.checkpoint import checkpoint
 from synctrack import TrackInfo
 from synctrack.attention import MultiHeadAttention
 from synctrack.interfaces import Conditioner, Denoiser, Mixer
-from synctrack.nn import TimestepEmbedding, zero_module
+from synctrack.nn import LayerPlan, TimestepEmbedding, unet_plan, zero_module
 from synctrack.recipe import PartSpec
 
 from .attention_block import AttentionBlock
@@ -53,7 +53,11 @@ class UNet2D(Denoiser):
 
     ``forward(x [B, S, C, T, F], noise_level [B], tracks [B, S]) -> [B, S, out_channels, T, F]``; rows of
     masked tracks are zero. T and F must be divisible by ``2 ** (len(channel_multipliers) - 1)``.
+    ``attention_heads`` fixes the head count of every attention block instead of deriving it from
+    ``head_dim`` (diffusers' MusicLDM export runs 8 heads everywhere; MusicLDM was trained with 32-d heads).
     """
+
+    pretrained_component = "unet"
 
     def __init__(
         self,
@@ -65,6 +69,7 @@ class UNet2D(Denoiser):
         attention_levels: list[int] = (2, 4, 8),
         middle_attention: bool = True,
         head_dim: int = 32,
+        attention_heads: int | None = None,
         mixers: list[PartSpec[Mixer]] = (),
         conditioner: Conditioner | None = None,
         embedding_join: Literal["concat", "add"] = "concat",
@@ -78,9 +83,10 @@ class UNet2D(Denoiser):
         if not channel_multipliers:
             raise ValueError("channel_multipliers is empty; give one multiplier per level, e.g. [1, 2, 3, 5]")
         for width in {base_channels * m for m in channel_multipliers}:
-            if width % head_dim or width % norm_groups:
+            per_head = width // attention_heads if attention_heads else head_dim
+            if width % per_head or width % norm_groups:
                 raise ValueError(
-                    f"channel width {width} (base_channels x multiplier) must be divisible by head_dim {head_dim} "
+                    f"channel width {width} (base_channels x multiplier) must be divisible by the head size {per_head} "
                     f"and norm_groups {norm_groups}"
                 )
         self.in_channels = in_channels
@@ -96,52 +102,29 @@ class UNet2D(Denoiser):
         self.condition_projection = nn.Linear(condition_dim, time_dim) if condition_dim else None
         embedding_dim = 2 * time_dim if (self.condition_projection is not None and embedding_join == "concat") else time_dim
 
-        def attention(channels: int) -> AttentionBlock:
+        def layer(spec: LayerPlan) -> nn.Module:
+            if spec.kind == "conv_in":
+                return nn.Conv2d(spec.in_channels, spec.out_channels, 3, padding=1)
+            if spec.kind == "res":
+                return ResBlock2d(spec.in_channels, embedding_dim, spec.out_channels, dropout=dropout, norm_groups=norm_groups)
+            if spec.kind == "down":
+                return Downsample2d(spec.in_channels)
+            if spec.kind == "up":
+                return Upsample2d(spec.in_channels)
             return AttentionBlock(
-                channels,
-                head_dim=head_dim,
-                mixers=[spec(dim=channels) for spec in mixers],
+                spec.in_channels,
+                head_dim=spec.in_channels // attention_heads if attention_heads else head_dim,
+                mixers=[mixer(dim=spec.in_channels) for mixer in mixers],
                 second_self_attention=second_self_attention,
                 dropout=dropout,
                 norm_groups=norm_groups,
             )
 
-        def resblock(channels: int, out: int) -> ResBlock2d:
-            return ResBlock2d(channels, embedding_dim, out, dropout=dropout, norm_groups=norm_groups)
-
-        self.input_blocks = nn.ModuleList([Stage([nn.Conv2d(in_channels, base_channels, 3, padding=1)])])
-        skip_widths = [base_channels]
-        channels, factor = base_channels, 1
-        for level, multiplier in enumerate(channel_multipliers):
-            for _ in range(res_blocks):
-                layers: list[nn.Module] = [resblock(channels, base_channels * multiplier)]
-                channels = base_channels * multiplier
-                if factor in attention_levels:
-                    layers.append(attention(channels))
-                self.input_blocks.append(Stage(layers))
-                skip_widths.append(channels)
-            if level < self.levels - 1:
-                self.input_blocks.append(Stage([Downsample2d(channels)]))
-                skip_widths.append(channels)
-                factor *= 2
-
-        middle = [resblock(channels, channels)]
-        if middle_attention:
-            middle.append(attention(channels))
-        middle.append(resblock(channels, channels))
-        self.middle_block = Stage(middle)
-
-        self.output_blocks = nn.ModuleList()
-        for level, multiplier in reversed(list(enumerate(channel_multipliers))):
-            for index in range(res_blocks + 1):
-                layers = [resblock(channels + skip_widths.pop(), base_channels * multiplier)]
-                channels = base_channels * multiplier
-                if factor in attention_levels:
-                    layers.append(attention(channels))
-                if level > 0 and index == res_blocks:
-                    layers.append(Upsample2d(channels))
-                    factor //= 2
-                self.output_blocks.append(Stage(layers))
+        plan = unet_plan(in_channels, base_channels, channel_multipliers, res_blocks, attention_levels, middle_attention)
+        self.input_blocks = nn.ModuleList([Stage([layer(spec) for spec in stage.layers]) for stage in plan.input])
+        self.middle_block = Stage([layer(spec) for spec in plan.middle.layers])
+        self.output_blocks = nn.ModuleList([Stage([layer(spec) for spec in stage.layers]) for stage in plan.output])
+        channels = plan.final_channels
 
         self.out = nn.Sequential(
             nn.GroupNorm(norm_groups, channels, eps=1e-5),
@@ -152,6 +135,12 @@ class UNet2D(Denoiser):
             for module in self.modules():
                 if isinstance(module, MultiHeadAttention) and module.backend is None:
                     module.backend = attention_backend
+
+    def pretrained_key_map(self, fmt: str, source_keys: set[str], config: dict | None) -> dict[str, str]:
+        """``{own key: source key}`` for MusicLDM's U-Net in the LDM or diffusers layout."""
+        from .pretrained import unet2d_key_map
+
+        return unet2d_key_map(self, fmt, config)
 
     def embed(self, noise_level: torch.Tensor, tracks: TrackInfo) -> torch.Tensor:
         """The per-track embedding every ResBlock receives: ``[B*S, E]``."""

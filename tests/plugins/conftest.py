@@ -1,4 +1,4 @@
-"""Helpers for tests of built-in parts."""
+"""Helpers and fixtures for tests of built-in parts."""
 
 from __future__ import annotations
 
@@ -21,3 +21,13 @@ def randomize(module: nn.Module, seed: int = 0, scale: float = 0.2) -> nn.Module
 @pytest.fixture
 def randomized():
     return randomize
+
+
+@pytest.fixture
+def one_thread():
+    """Run a compute-heavy test on one intra-op thread: the machines running the suite share few cores, and
+    small matmuls on two contended threads are many times slower than on one."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

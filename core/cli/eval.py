@@ -1,0 +1,204 @@
+"""``synctrack eval GENERATED``: IRS / CBS / CBD (and FAD against --reference), with CIs, as a table, JSON and CSV.
+
+Reads ``GENERATED/<song>/<track>.wav`` or the official ``GENERATED/stem_<k>/<song>.wav`` layout. Beats are
+tracked once per file (cached by content hash and tracker settings) in parallel processes.
+
+Examples:
+  synctrack eval out/samples
+  synctrack eval out/samples --reference data/test --metrics irs,cbs,cbd,fad
+  synctrack eval out/samples --tracker madmom --set tracker.paper_compat=true
+  synctrack eval out/samples --reference gt --metrics fad --embedder vggish --set embedder.weights=vggish.pth
+  synctrack eval out/samples --set cbs.window=0.15 --bootstrap 2000
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from typing import Any
+
+from rich.markup import escape
+from rich.table import Table
+
+from ..errors import Problem, RecipeError, UserError
+from ..eval.cache import default_cache_root
+from ..eval.result import EvaluationResult
+from ..eval.runner import EvaluationRequest, default_workers, evaluate
+from ..interfaces import BeatTracker, Embedder, Metric
+from ..naming import did_you_mean, listing
+from ..plugin_manager import get_registry
+from ..recipe import build, check, format_path, parse_override
+from . import console
+
+RHYTHM_DEFAULT = ("irs", "cbs", "cbd")
+DEFAULT_TRACKER = "librosa"
+DEFAULT_EMBEDDER = "logmel_not_comparable"
+REPORT_NAME = "synctrack-eval.json"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "eval",
+        help="rhythm metrics (IRS, CBS, CBD) and FAD of generated songs, with confidence intervals",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("generated", type=Path, metavar="GENERATED", help="folder of generated songs")
+    parser.add_argument("--reference", type=Path, default=None, metavar="REF",
+                        help="folder of reference songs (ground truth): its rhythm metrics are reported too, and FAD needs it")
+    parser.add_argument("--tracker", default=DEFAULT_TRACKER, metavar="NAME", help=f"beat tracker (default {DEFAULT_TRACKER})")
+    parser.add_argument("--metrics", default=None, metavar="LIST",
+                        help="comma-separated metrics (default irs,cbs,cbd, plus fad with --reference)")
+    parser.add_argument("--embedder", default=DEFAULT_EMBEDDER, metavar="NAME",
+                        help=f"embedder for fad (default {DEFAULT_EMBEDDER}, NOT comparable with published FAD; vggish needs weights)")
+    parser.add_argument("--set", dest="settings", action="append", default=[], metavar="PART.ARG=VALUE",
+                        help="an argument of the tracker, the embedder or a metric: tracker.paper_compat=true, "
+                             "embedder.weights=vggish.pth, cbs.window=0.15 (repeatable; values are YAML)")
+    parser.add_argument("--out", type=Path, default=None, metavar="FILE",
+                        help=f"JSON report; FILE.csv and FILE.per_song.csv go next to it (default GENERATED/{REPORT_NAME})")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help=f"beat-tracking processes (default {default_workers()} here)")
+    parser.add_argument("--cache", type=Path, default=None, metavar="DIR", help=f"beat cache folder (default {default_cache_root()})")
+    parser.add_argument("--no-cache", action="store_true", help="track every file again and cache nothing")
+    parser.add_argument("--bootstrap", type=int, default=None, metavar="N",
+                        help="bootstrap resamples for the confidence intervals (default 1000; 200 for fad)")
+    parser.add_argument("--confidence", type=float, default=0.95, help="confidence level of the intervals (default 0.95)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
+    parser.add_argument("--track-names", default=None, metavar="LIST",
+                        help="names of the stem_0, stem_1, ... folders of the official layout, e.g. bass,drums,guitar,piano")
+    parser.set_defaults(handler=run)
+
+
+def _split(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _nodes(args: argparse.Namespace, metric_names: list[str]) -> dict[str, dict[str, Any]]:
+    """Recipe nodes of the tracker, the embedder and each metric, with the ``--set`` arguments applied."""
+    nodes: dict[str, dict[str, Any]] = {
+        "tracker": {"type": args.tracker},
+        "embedder": {"type": args.embedder},
+        **{name: {"type": name} for name in metric_names},
+    }
+    for text in args.settings:
+        override = parse_override(text)
+        section, *keys = override.path
+        if override.delete or not keys:
+            raise RecipeError(Problem("", f"bad --set {text!r}: expected PART.ARG=VALUE, e.g. cbs.window=0.15"))
+        if section not in nodes:
+            choices = list(nodes)
+            raise RecipeError(Problem(
+                "", f"bad --set {text!r}: {section!r} is not the tracker, the embedder or a chosen metric"
+                f"{did_you_mean(section, choices, f' choose from: {listing(choices)}')}"))
+        target = nodes[section]
+        for key in keys[:-1]:
+            target = target.setdefault(key, {})
+            if not isinstance(target, dict):
+                raise RecipeError(Problem("", f"bad --set {text!r}: {key!r} is not a mapping"))
+        target[keys[-1]] = override.value
+    for name in metric_names:
+        node = nodes[name]
+        if args.bootstrap is not None:
+            node.setdefault("bootstrap", args.bootstrap)
+        node.setdefault("confidence", args.confidence)
+        node.setdefault("seed", args.seed)
+        if name == "fad":
+            node.setdefault("embedder", nodes["embedder"])
+    return nodes
+
+
+def _build_parts(args: argparse.Namespace, metric_names: list[str]) -> tuple[BeatTracker | None, dict[str, Metric]]:
+    registry = get_registry()
+    for name in metric_names:
+        registry.get("metric", name)  # an unknown name fails here, with the closest registered names
+    nodes = _nodes(args, metric_names)
+    metric_parts = {name: registry.get("metric", name) for name in metric_names}
+    wants_beats = any(_inputs(part.factory) == "beats" for part in metric_parts.values())
+    wanted: dict[str, Any] = {name: Metric for name in metric_names}
+    if wants_beats:
+        wanted["tracker"] = BeatTracker
+    if "fad" in metric_names:
+        wanted.setdefault("embedder", Embedder)
+    problems = []
+    for section, annotation in wanted.items():
+        node = nodes[section]
+        if section == "fad" and node.get("embedder") is nodes["embedder"]:  # checked once, as "embedder"
+            node = {key: value for key, value in node.items() if key != "embedder"}
+        problems += check(node, annotation, registry, path=(section,))
+    unused = sorted({text.split(".", 1)[0] for text in args.settings} - set(wanted))
+    for section in unused:
+        console.warning(f"--set {section}.*: no chosen metric uses the {section}; the setting is ignored")
+    if problems:
+        raise RecipeError(problems, source="synctrack eval")
+    tracker = build(nodes["tracker"], BeatTracker, registry, path=("tracker",)) if wants_beats else None
+    metrics = {name: build(nodes[name], Metric, registry, path=(name,)) for name in metric_names}
+    return tracker, metrics
+
+
+def _inputs(factory: Any) -> str:
+    return getattr(factory, "inputs", "beats")
+
+
+def _format(number: float) -> str:
+    return "-" if number is None or math.isnan(number) else f"{number:.4f}"
+
+
+def results_table(result: EvaluationResult) -> Table:
+    percent = f"{result.confidence * 100:g}%"
+    table = Table(title=f"synctrack eval: {result.generated}", title_justify="left")
+    for column, justify in (("set", "left"), ("metric", "left"), ("track", "left"), ("mean", "right"),
+                            (f"{percent} CI", "right"), ("songs", "right"), ("better", "left")):
+        table.add_column(column, justify=justify)
+    for set_name, value in result.rows():
+        metric = f"fad [{_fad_label(result)}]" if value.metric == "fad" else value.metric
+        table.add_row(set_name, escape(metric), escape(value.track), _format(value.value),
+                      f"[{_format(value.ci_low)}, {_format(value.ci_high)}]", str(value.n), value.better)
+    return table
+
+
+def _fad_label(result: EvaluationResult) -> str:
+    labels = []
+    for embedder in result.embedders:
+        comparable = embedder["comparable_to_published"]
+        labels.append(embedder["label"] + ("" if comparable else ", NOT comparable with published FAD"))
+    return "; ".join(labels)
+
+
+def run(args: argparse.Namespace) -> int:
+    metric_names = _split(args.metrics) if args.metrics is not None else [*RHYTHM_DEFAULT, *(["fad"] if args.reference else [])]
+    if not metric_names:
+        raise UserError("--metrics is empty: name at least one of irs, cbs, cbd, fad")
+    if len(set(metric_names)) != len(metric_names):
+        raise UserError(f"--metrics names a metric twice: {args.metrics}")
+    if args.workers is not None and args.workers < 1:
+        raise UserError(f"--workers must be at least 1, got {args.workers}")
+    if not 0.0 < args.confidence < 1.0:
+        raise UserError(f"--confidence must lie between 0 and 1, got {args.confidence}")
+    if args.bootstrap is not None and args.bootstrap < 0:
+        raise UserError(f"--bootstrap must be >= 0, got {args.bootstrap}")
+    tracker, metrics = _build_parts(args, metric_names)
+    request = EvaluationRequest(
+        generated=args.generated,
+        reference=args.reference,
+        metrics=metrics,
+        tracker=tracker,
+        tracker_name=args.tracker,
+        workers=args.workers or default_workers(),
+        cache_root=None if args.no_cache else (args.cache or default_cache_root()),
+        track_names=_split(args.track_names) if args.track_names else None,
+        confidence=args.confidence,
+    )
+    result = evaluate(request, console=console.err)
+    console.out.print(results_table(result))
+    for note in result.notes:
+        console.out.print(f"note: {note}", markup=False, soft_wrap=True)
+    if result.cache:
+        console.out.print(
+            f"beat cache: {result.cache['hits']} hit(s), {result.cache['misses']} miss(es)"
+            + (f" in {result.cache['folder']}" if result.cache.get("folder") else " (disabled)"),
+            markup=False,
+        )
+    paths = result.write(args.out or args.generated / REPORT_NAME)
+    console.out.print(f"wrote {paths['json']}, {paths['csv']} and {paths['per_song_csv']}", markup=False)
+    return 0

@@ -1,0 +1,114 @@
+"""The pure metrics as reported numbers: each value with its per-song values and bootstrap interval.
+
+Metric parts (``synctrack.plugins.metrics``) call these; they hold no arithmetic of their own.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..interfaces.evaluation import BeatSet, EmbeddingSet, MetricValue
+from . import rhythm
+from .bootstrap import bootstrap_ci
+from .frechet import fad_bootstrap_ci, frechet_audio_distance
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    """How confidence intervals are drawn: resamples of the songs, coverage, seed."""
+
+    resamples: int = 1000
+    confidence: float = 0.95
+    seed: int = 0
+
+
+def _per_song(songs: list[str], values: np.ndarray) -> dict[str, float]:
+    return {song: float(value) for song, value in zip(songs, values)}
+
+
+def _count(values: np.ndarray) -> int:
+    return int((~np.isnan(values)).sum())
+
+
+def irs_values(beats: BeatSet, bootstrap: Bootstrap = Bootstrap()) -> list[MetricValue]:
+    """IRS over all track slots, then per slot."""
+    scores = rhythm.irs(beats.beats)
+    per_track = scores.per_track.reshape(len(beats.songs), len(beats.tracks))
+    low, high = bootstrap_ci(per_track, rhythm.irs_statistic, bootstrap.resamples, bootstrap.confidence, bootstrap.seed)
+    rows = [
+        MetricValue(
+            "irs", "all", scores.value, low, high, _count(scores.per_song), "lower",
+            _per_song(beats.songs, scores.per_song),
+            "std of inter-beat intervals (s); per song: mean over its tracks; value: mean over songs per slot, then over slots",
+        )
+    ]
+    for slot, name in enumerate(beats.tracks):
+        column = per_track[:, slot]
+        low, high = bootstrap_ci(column, _mean_over_songs, bootstrap.resamples, bootstrap.confidence, bootstrap.seed)
+        rows.append(
+            MetricValue("irs", name, float(scores.per_slot[slot]), low, high, _count(column), "lower",
+                        _per_song(beats.songs, column))
+        )
+    return rows
+
+
+def cbs_values(beats: BeatSet, window: float = 0.07, bootstrap: Bootstrap = Bootstrap()) -> list[MetricValue]:
+    """CBS with windows of ``window`` seconds."""
+    scores = rhythm.cbs(beats.beats, beats.durations, window)
+    low, high = bootstrap_ci(scores.per_song, _mean_over_songs, bootstrap.resamples, bootstrap.confidence, bootstrap.seed)
+    skipped = len(beats.songs) - _count(scores.per_song)
+    note = f"window {window * 1000:g} ms"
+    if skipped:
+        note += f"; {skipped} song(s) with at most one beating track left out"
+    return [MetricValue("cbs", "all", scores.value, low, high, _count(scores.per_song), "higher",
+                        _per_song(beats.songs, scores.per_song), note)]
+
+
+def cbd_values(beats: BeatSet, bootstrap: Bootstrap = Bootstrap()) -> list[MetricValue]:
+    """CBD: the mean normalised error (``cbd``), and the std and median (``cbd_std``, ``cbd_median``)."""
+    scores = rhythm.cbd(beats.beats)
+    rows = []
+    for index, statistic in enumerate(rhythm.CBD_STATISTICS):
+        column = scores.per_song[:, index]
+        low, high = bootstrap_ci(column, _mean_over_songs, bootstrap.resamples, bootstrap.confidence, bootstrap.seed)
+        name = "cbd" if statistic == "mean" else f"cbd_{statistic}"
+        rows.append(
+            MetricValue(name, "all", float(scores.value[index]), low, high, _count(column), "lower",
+                        _per_song(beats.songs, column), f"{statistic} of normalised cross-track beat errors")
+        )
+    return rows
+
+
+def fad_values(generated: EmbeddingSet, reference: EmbeddingSet, bootstrap: Bootstrap = Bootstrap(200)) -> list[MetricValue]:
+    """FAD per track and for the mix, for the names present in both sets (``mix`` last)."""
+    names = [name for name in generated.embeddings if name in reference.embeddings]
+    names = [name for name in names if name != "mix"] + (["mix"] if "mix" in names else [])
+    comparable = generated.comparable_to_published and reference.comparable_to_published
+    base_note = f"embedder {generated.embedder}"
+    if not comparable:
+        base_note += ": NOT comparable with published FAD (VGGish) numbers"
+    rows = []
+    for name in names:
+        ours = [e for e in generated.embeddings[name] if len(e)]
+        theirs = [e for e in reference.embeddings[name] if len(e)]
+        rows_gen, rows_ref = sum(len(e) for e in ours), sum(len(e) for e in theirs)
+        note = base_note
+        if rows_gen < 2 or rows_ref < 2:
+            rows.append(MetricValue("fad", name, math.nan, math.nan, math.nan, 0, "lower", None,
+                                    note + f"; too few embeddings ({rows_gen} generated, {rows_ref} reference)"))
+            continue
+        value = frechet_audio_distance(np.concatenate(ours), np.concatenate(theirs))
+        low, high = fad_bootstrap_ci(ours, theirs, bootstrap.resamples, bootstrap.confidence, bootstrap.seed)
+        width = ours[0].shape[1]
+        if min(rows_gen, rows_ref) <= width:
+            note += f"; fewer embeddings ({min(rows_gen, rows_ref)}) than dimensions ({width}): covariance is rank-deficient"
+        rows.append(MetricValue("fad", name, value, low, high, len(ours), "lower", None, note))
+    return rows
+
+
+def _mean_over_songs(values: np.ndarray) -> np.ndarray:
+    """``[B, N, ...]`` -> ``[B, ...]``: mean over songs, skipping NaN."""
+    return rhythm.nanmean(values, axis=1)

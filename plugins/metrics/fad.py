@@ -1,0 +1,36 @@
+"""FAD as a metric part: per track and for the mix, with the embedder of your choice."""
+
+from __future__ import annotations
+
+from synctrack.eval import Bootstrap
+from synctrack.eval.values import fad_values
+from synctrack.interfaces import DistributionMetric, Embedder, EmbeddingSet, MetricValue
+
+
+class FadMetric(DistributionMetric):
+    """Frechet audio distance to a reference set, per track and for the mix, lower is better.
+
+    ``embedder`` defaults to the offline ``logmel_not_comparable`` (no weights needed, NOT comparable with
+    published FAD); pass ``{type: vggish, weights: PATH}`` for the standard embedding.
+    """
+
+    def __init__(
+        self,
+        embedder: Embedder | None = None,
+        bootstrap: int = 200,
+        confidence: float = 0.95,
+        seed: int = 0,
+    ) -> None:
+        if embedder is None:
+            from synctrack.plugins.embedders.logmel import LogMelEmbedder
+
+            embedder = LogMelEmbedder()
+        if bootstrap < 0 or not 0.0 < confidence < 1.0:
+            raise ValueError(f"need bootstrap >= 0 and 0 < confidence < 1, got {bootstrap}, {confidence}")
+        self.embedder = embedder
+        self.bootstrap = Bootstrap(bootstrap, confidence, seed)
+
+    def compute(self, generated: EmbeddingSet, reference: EmbeddingSet | None = None) -> list[MetricValue]:
+        if reference is None:
+            raise ValueError("fad needs a reference embedding set")
+        return fad_values(generated, reference, self.bootstrap)
