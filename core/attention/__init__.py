@@ -4,6 +4,7 @@ Every attention in synctrack (per-track self-attention and the cross-track mixer
 calls :func:`attend`; which kernel runs is decided here, never in a layer. See :mod:`.dispatch`.
 """
 
+from .cost import AttentionShape, attention_flops, naive_peak_bytes
 from .dispatch import (
     BACKENDS,
     ENV_VAR,
@@ -20,8 +21,11 @@ __all__ = [
     "ENV_VAR",
     "AttentionBackend",
     "AttentionBackendError",
+    "AttentionShape",
     "MultiHeadAttention",
     "attend",
+    "attention_flops",
+    "naive_peak_bytes",
     "resolve_backend",
     "use_backend",
 ]

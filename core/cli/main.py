@@ -25,6 +25,7 @@ COMMANDS: tuple[str, ...] = (
     "synctrack.cli.data",
     "synctrack.cli.train",
     "synctrack.cli.sample",
+    "synctrack.cli.bench",
 )
 
 

@@ -10,6 +10,7 @@ from typing import Any, ClassVar, Literal
 import torch
 from torch import nn
 
+from ..attention.cost import AttentionShape
 from ..pretrained import InitSpec, load_pretrained
 from ..tracks import TrackInfo
 from .base import PartInterface
@@ -98,6 +99,9 @@ class Mixer(PartInterface, nn.Module):
     never influences another. A song's update never depends on another song of the batch.
 
     The host passes ``dim`` (the token width ``D``) when it builds the mixer.
+
+    ``attention_shapes(batch, tracks, grid)`` (optional) lists the attentions one forward runs, so that
+    cost estimates and ``synctrack bench`` can count FLOPs and memory; the default, None, means unknown.
     """
 
     registry_kind: ClassVar[str] = "mixer"
@@ -105,6 +109,10 @@ class Mixer(PartInterface, nn.Module):
 
     def forward(self, tokens: torch.Tensor, grid: tuple[int, int], track_mask: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
+
+    def attention_shapes(self, batch: int, tracks: int, grid: tuple[int, int]) -> list[AttentionShape] | None:
+        """The attention calls of one forward on ``[batch, tracks]`` songs of ``grid`` tokens (None: unknown)."""
+        return None
 
 
 class Conditioner(PartInterface, nn.Module):

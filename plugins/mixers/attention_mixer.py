@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from synctrack.attention import MultiHeadAttention
+from synctrack.attention import AttentionShape, MultiHeadAttention
 from synctrack.interfaces import Mixer
 from synctrack.nn import zero_module
 
@@ -24,6 +24,10 @@ class AttentionMixer(Mixer):
         self.attention = MultiHeadAttention(dim, head_dim=head_dim, dropout=dropout)
         if zero_init:  # the update starts at exactly zero: a pretrained U-Net is unchanged at step 0
             zero_module(self.attention.to_out[0])
+
+    def shape(self, sequences: int, queries: int, keys: int) -> AttentionShape:
+        """An attention call of this mixer's heads: ``sequences`` problems of ``queries`` x ``keys``."""
+        return AttentionShape(sequences, queries, keys, self.attention.heads, self.attention.head_dim)
 
     def group(self, tokens: torch.Tensor, grid: tuple[int, int], track_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         raise NotImplementedError

@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from einops import rearrange, repeat
 
+from synctrack.attention import AttentionShape
+
 from .attention_mixer import AttentionMixer
 
 
@@ -22,3 +24,8 @@ class GlobalCrossTrackMixer(AttentionMixer):
 
     def ungroup(self, sequences: torch.Tensor, tokens_shape: torch.Size, grid: tuple[int, int]) -> torch.Tensor:
         return rearrange(sequences, "b (s n) d -> b s n d", s=tokens_shape[1])
+
+    def attention_shapes(self, batch: int, tracks: int, grid: tuple[int, int]) -> list[AttentionShape]:
+        """One sequence of ``S * T' * F'`` tokens per song: ``4 * (S * N)^2 * D`` FLOPs per song."""
+        tokens = tracks * grid[0] * grid[1]
+        return [self.shape(batch, tokens, tokens)]

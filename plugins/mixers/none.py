@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from synctrack.attention import AttentionShape
 from synctrack.interfaces import Mixer
 
 
@@ -17,3 +18,7 @@ class NoMixer(Mixer):
     def forward(self, tokens: torch.Tensor, grid: tuple[int, int], track_mask: torch.Tensor) -> torch.Tensor:
         """tokens ``[B, S, N, D]`` -> zeros ``[B, S, N, D]``."""
         return torch.zeros_like(tokens)
+
+    def attention_shapes(self, batch: int, tracks: int, grid: tuple[int, int]) -> list[AttentionShape]:
+        """No attention at all."""
+        return []

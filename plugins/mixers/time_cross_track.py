@@ -7,6 +7,8 @@ from typing import Literal
 import torch
 from einops import rearrange, repeat
 
+from synctrack.attention import AttentionShape
+
 from .attention_mixer import AttentionMixer
 
 
@@ -46,3 +48,11 @@ class TimeCrossTrackMixer(AttentionMixer):
         if self.scope == "frame":
             return rearrange(sequences, "(b t) (s f) d -> b s (t f) d", b=batch, s=tracks, f=bins)
         return rearrange(sequences, "(b n) s d -> b s n d", b=batch)
+
+    def attention_shapes(self, batch: int, tracks: int, grid: tuple[int, int]) -> list[AttentionShape]:
+        """frame: ``T'`` sequences of ``S * F'`` per song, ``4 * T' * (S * F')^2 * D`` FLOPs; cell: ``T' * F'``
+        sequences of ``S``, ``4 * T' * F' * S^2 * D`` FLOPs."""
+        frames, bins = grid
+        if self.scope == "frame":
+            return [self.shape(batch * frames, tracks * bins, tracks * bins)]
+        return [self.shape(batch * frames * bins, tracks, tracks)]

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch.utils.flop_counter import FlopCounterMode
 
 from synctrack import get_registry
-from synctrack.attention import use_backend
+from synctrack.attention import BACKENDS, use_backend
+from synctrack.attention.dispatch import naive_attention
 from synctrack.interfaces import Mixer
 from synctrack.recipe import PartSpec, build
 
@@ -17,6 +19,8 @@ CONFIGS = {
     "global": {"type": "global_cross_track", "head_dim": 8},
     "time-frame": {"type": "time_cross_track", "scope": "frame", "head_dim": 8},
     "time-cell": {"type": "time_cross_track", "scope": "cell", "head_dim": 8},
+    "mix-mean": {"type": "mix_cross_track", "head_dim": 8},
+    "mix-sum": {"type": "mix_cross_track", "reduce": "sum", "head_dim": 8},
 }
 
 
@@ -74,7 +78,7 @@ GROUPS = {
 }
 
 
-@pytest.mark.parametrize("name", CONFIGS)
+@pytest.mark.parametrize("name", GROUPS)
 @pytest.mark.parametrize("backend", ["naive", "sdpa"])
 def test_mixer_equals_the_definition(name, backend, randomized):
     mixer = make_mixer(CONFIGS[name], randomized)
@@ -83,6 +87,98 @@ def test_mixer_equals_the_definition(name, backend, randomized):
         update = mixer(x, GRID, present)
         expected = reference_update(mixer, x, present, GROUPS[name])
     torch.testing.assert_close(update, expected, rtol=1e-5, atol=1e-5)
+
+
+def mix_reference_update(mixer, x, present, reduce):
+    """The mix mixer from its definition, one song and one query token at a time.
+
+    A song's mix at position n is the mean (or sum) over its present tracks of the normed tokens at n; each
+    token of a present track attends, per head, to the N mix tokens of its song.
+    """
+    attention = mixer.attention
+    heads, head_dim = attention.heads, attention.head_dim
+    normed = mixer.norm(x)
+    out = torch.zeros_like(x)
+    batch, tracks, count, _ = x.shape
+    for b in range(batch):
+        members = [s for s in range(tracks) if present[b, s]]
+        if not members:
+            continue
+        mix = torch.stack([sum(normed[b, s, n] for s in members) for n in range(count)])
+        if reduce == "mean":
+            mix = mix / len(members)
+        k = attention.to_k(mix).view(count, heads, head_dim)
+        v = attention.to_v(mix).view(count, heads, head_dim)
+        for s in members:
+            for n in range(count):
+                q = attention.to_q(normed[b, s, n]).view(heads, head_dim)
+                weights = torch.softmax(torch.einsum("hd,khd->hk", q, k) / head_dim**0.5, dim=-1)
+                out[b, s, n] = attention.to_out(torch.einsum("hk,khd->hd", weights, v).reshape(-1))
+    return out
+
+
+@pytest.mark.parametrize("reduce", ["mean", "sum"])
+@pytest.mark.parametrize("backend", ["naive", "sdpa"])
+def test_mix_mixer_equals_the_definition(reduce, backend, randomized):
+    mixer = make_mixer(CONFIGS[f"mix-{reduce}"], randomized)
+    x, present = tokens(), mask()
+    present[1] = False  # a song without any track: a zero update, not NaN
+    with use_backend(backend), torch.no_grad():
+        update = mixer(x, GRID, present)
+        expected = mix_reference_update(mixer, x, present, reduce)
+    torch.testing.assert_close(update, expected, rtol=1e-5, atol=1e-5)
+    assert torch.count_nonzero(update[1]) == 0
+
+
+def test_mix_mean_does_not_grow_with_the_track_count(randomized):
+    """S copies of one track have the same mean mix as the track alone, so the update is the same."""
+    mixer = make_mixer(CONFIGS["mix-mean"], randomized)
+    one = tokens(batch=1, tracks=1)
+    with torch.no_grad():
+        alone = mixer(one, GRID, torch.ones(1, 1, dtype=torch.bool))
+        copies = mixer(one.expand(1, 6, -1, -1), GRID, torch.ones(1, 6, dtype=torch.bool))
+    torch.testing.assert_close(copies, alone.expand(1, 6, -1, -1), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+@pytest.mark.parametrize("tracks", [1, 3])
+def test_attention_shapes_count_the_flops_the_naive_kernel_runs(name, tracks, randomized, monkeypatch):
+    """The declared cost equals the batched matmuls of the materialised kernel (q k^T and weights v),
+    counted by torch's FLOP counter, and the declared shapes are those of the kernel's score matrices."""
+    mixer = make_mixer(CONFIGS[name], randomized)
+    x = tokens(batch=2, tracks=tracks)
+    shapes = mixer.attention_shapes(2, tracks, GRID)
+    seen = []
+
+    def spy(q, k, v, key_mask):
+        seen.append((q.shape[0], q.shape[2], k.shape[2], q.shape[1], q.shape[3]))
+        return naive_attention(q, k, v, key_mask)
+
+    monkeypatch.setattr(BACKENDS["naive"], "kernel", spy)
+    with use_backend("naive"), FlopCounterMode(display=False) as counter, torch.no_grad():
+        mixer(x, GRID, torch.ones(2, tracks, dtype=torch.bool))
+    counted = sum(flops for op, flops in counter.get_flop_counts()["Global"].items() if "bmm" in str(op))
+    assert sum(shape.flops for shape in shapes) == counted
+    assert [(s.sequences, s.queries, s.keys, s.heads, s.head_dim) for s in shapes] == seen
+
+
+def test_cost_formulas_grow_as_documented(randomized):
+    """global (S N)^2, time frame T' (S F')^2, time cell T' F' S^2, mix S N^2 (docs/models.md)."""
+    frames, bins = GRID
+    count = frames * bins
+    width = DIM
+    expected = {
+        "global": lambda s: 4 * (s * count) ** 2 * width,
+        "time-frame": lambda s: 4 * frames * (s * bins) ** 2 * width,
+        "time-cell": lambda s: 4 * frames * bins * s**2 * width,
+        "mix-mean": lambda s: 4 * s * count**2 * width,
+    }
+    for name, formula in expected.items():
+        mixer = make_mixer(CONFIGS[name], randomized)
+        for tracks in (1, 4, 32):
+            assert sum(shape.flops for shape in mixer.attention_shapes(1, tracks, GRID)) == formula(tracks), name
+    none = build("none", PartSpec[Mixer], get_registry())(dim=DIM)
+    assert none.attention_shapes(1, 4, GRID) == []
 
 
 @pytest.mark.parametrize("name", CONFIGS)

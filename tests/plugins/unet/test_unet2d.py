@@ -19,6 +19,7 @@ MIXERS = {
     "global": [{"type": "global_cross_track", "head_dim": 8}],
     "time-frame": [{"type": "time_cross_track", "scope": "frame", "head_dim": 8}],
     "time-cell": [{"type": "time_cross_track", "scope": "cell", "head_dim": 8}],
+    "mix": [{"type": "mix_cross_track", "head_dim": 8}],
     "synctrack": [{"type": "global_cross_track", "head_dim": 8}, {"type": "time_cross_track", "head_dim": 8}],
 }
 
@@ -79,7 +80,7 @@ def test_songs_are_isolated_bit_for_bit(name, randomized):
     assert not torch.equal(first[1], second[1])
 
 
-@pytest.mark.parametrize("name", ["global", "time-frame", "time-cell", "synctrack"])
+@pytest.mark.parametrize("name", ["global", "time-frame", "time-cell", "mix", "synctrack"])
 def test_tracks_do_interact_through_mixers(name, randomized):
     model = unet(MIXERS[name], randomized)
     x, levels, info = inputs()
@@ -120,7 +121,7 @@ def test_a_masked_track_has_no_influence(name, randomized):
     assert torch.count_nonzero(out[0, 1]) == 0
 
 
-@pytest.mark.parametrize("name", ["global", "time-frame", "time-cell", "synctrack"])
+@pytest.mark.parametrize("name", ["global", "time-frame", "time-cell", "mix", "synctrack"])
 def test_zero_init_mixers_give_exactly_the_unet_without_mixers(name, randomized):
     with_mixers = unet(MIXERS[name], zero_init=True)
     randomized(with_mixers)
@@ -139,7 +140,7 @@ def test_zero_init_mixers_give_exactly_the_unet_without_mixers(name, randomized)
         assert not torch.equal(with_random_mixers(x, levels, info), without(x, levels, info))
 
 
-@pytest.mark.parametrize("name", ["global", "time-frame", "time-cell", "synctrack"])
+@pytest.mark.parametrize("name", ["global", "time-frame", "time-cell", "mix", "synctrack"])
 def test_every_mixer_parameter_receives_a_gradient(name, randomized):
     model = unet(MIXERS[name], randomized).train()
     x, levels, info = inputs()
