@@ -10,6 +10,12 @@ noise (``epsilon``, as LDM, MusicLDM and SyncTrack) or ``v = sqrt(abar) * noise 
 - ``linear``: ``betas = linspace(beta_start, beta_end, N)`` (the DDPM paper; use 1e-4 .. 0.02).
 - ``cosine``: Nichol & Dhariwal 2021, ``abar(t) = cos((t / N + s) / (1 + s) * pi / 2) ** 2``, betas capped at
   0.999 (``beta_start``/``beta_end`` are unused).
+
+``clip_x0: c`` clamps every clean estimate to ``[-c, c]`` and recomputes the noise estimate from it, for data
+known to lie in a bounded range (the ``mel`` encoder's normalised log-mel lies in about ``[-1, 1]``). At high
+noise an epsilon model's clean estimate ``(x - sqrt(1 - abar) eps) / sqrt(abar)`` multiplies the noise error
+by ``1 / sqrt(abar)`` (about 15 at the last LDM timestep); unclipped, an imperfect model's first sampling steps
+can leave the data range for good. VAE latents are not bounded: leave it off there (the default), as LDM does.
 """
 
 from __future__ import annotations
@@ -51,12 +57,16 @@ class DDPM(TimestepDiffusion):
         num_timesteps: int = 1000,
         beta_start: float = 0.0015,
         beta_end: float = 0.0195,
+        clip_x0: float | None = None,
     ) -> None:
         if num_timesteps < 2:
             raise ArgumentError(f"ddpm: num_timesteps must be at least 2, got {num_timesteps}")
         if schedule != "cosine" and not 0 < beta_start < beta_end < 1:
             raise ArgumentError(f"ddpm: need 0 < beta_start < beta_end < 1, got beta_start={beta_start}, beta_end={beta_end}")
+        if clip_x0 is not None and clip_x0 <= 0:
+            raise ArgumentError(f"ddpm: clip_x0 must be positive (the bound of the data), got {clip_x0}")
         self.prediction = prediction
+        self.clip_x0 = clip_x0
         self.schedule = schedule
         self.num_timesteps = num_timesteps
         self.betas = make_betas(schedule, num_timesteps, beta_start, beta_end)
@@ -74,8 +84,13 @@ class DDPM(TimestepDiffusion):
         output = denoiser(x, level.to(x.device, torch.float32), tracks, context)
         signal, sigma = self._coefficients(level, x)
         if self.prediction == "epsilon":
-            return Prediction(x0=(x - sigma * output) / signal, noise=output)
-        return Prediction(x0=signal * x - sigma * output, noise=signal * output + sigma * x)
+            x0, noise = (x - sigma * output) / signal, output
+        else:
+            x0, noise = signal * x - sigma * output, signal * output + sigma * x
+        if self.clip_x0 is not None:
+            x0 = x0.clamp(-self.clip_x0, self.clip_x0)
+            noise = (x - signal * x0) / sigma
+        return Prediction(x0=x0, noise=noise)
 
     def training_loss(
         self,
