@@ -2,8 +2,8 @@
 
 ``train.target`` picks what: the diffusion model (default), or one part of the audio front end
 (``train.target=encoder`` trains ``model.encoder``, e.g. ``mel_vae``; ``train.target=vocoder`` trains
-``model.vocoder``, e.g. ``hifigan``). Under ``torchrun --nproc_per_node N -m synctrack train ...`` the run is distributed (nccl on CUDA, gloo on
-CPU); rank 0 writes logs and checkpoints. See docs/training.md.
+``model.vocoder``, e.g. ``hifigan``). Under ``torchrun --nproc_per_node N -m synctrack train ...`` the run
+is distributed (nccl on CUDA, gloo on CPU); rank 0 writes logs and checkpoints. See docs/training.md.
 """
 
 from __future__ import annotations

@@ -111,7 +111,9 @@ def _load_synctrack(part: nn.Module, spec: InitSpec, path: Path, name: str) -> L
     """A part trained by ``synctrack train``: its own keys under ``<kind>.``, then what the run learned."""
     kind = getattr(part, "registry_kind", None)
     if kind is None:
-        raise PretrainedError(f"{name}: {type(part).__name__} is not a recipe part; format synctrack loads encoders, vocoders and denoisers")
+        raise PretrainedError(
+            f"{name}: {type(part).__name__} is not a recipe part; format synctrack loads encoders, vocoders and denoisers"
+        )
     source = read_synctrack_part(path, kind, spec.ema)
     check_same_part(part, source, kind, name)
     tensors = source.tensors
@@ -128,7 +130,9 @@ def _load_synctrack(part: nn.Module, spec: InitSpec, path: Path, name: str) -> L
     return report
 
 
-def _apply(part: nn.Module, source: dict[str, torch.Tensor], key_map: dict, report: LoadReport, spec: InitSpec, fmt: str) -> LoadReport:
+def _apply(
+    part: nn.Module, source: dict[str, torch.Tensor], key_map: dict, report: LoadReport, spec: InitSpec, fmt: str
+) -> LoadReport:
     """Copy ``source`` into ``part`` through ``key_map`` with shape checks; fill and return ``report``."""
     name, origin = report.part, report.source
     own = part.state_dict()

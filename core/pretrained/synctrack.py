@@ -105,7 +105,9 @@ def read_synctrack_part(path: Path, kind: str, ema: bool | None) -> SynctrackSou
     except ckpt.CheckpointError as error:
         raise PretrainedError(str(error)) from None
     if "synctrack_recipe" not in metadata:
-        raise PretrainedError(f"{weights_file}: not written by synctrack train (no recipe in its metadata); use format ldm or diffusers")
+        raise PretrainedError(
+            f"{weights_file}: not written by synctrack train (no recipe in its metadata); use format ldm or diffusers"
+        )
     try:
         meta = json.loads(metadata.get("synctrack_meta") or "{}")
     except json.JSONDecodeError:
@@ -120,7 +122,8 @@ def read_synctrack_part(path: Path, kind: str, ema: bool | None) -> SynctrackSou
             f"trained train.target: {target}). Load the {kind} from a run trained with train.target: "
             f"{TARGET_OF_KIND.get(kind, kind)}"
         )
-    return SynctrackSource(part, folder, "ema" if use_ema else "trained", meta, _stored_part_type(metadata.get("synctrack_recipe"), kind))
+    part_type = _stored_part_type(metadata.get("synctrack_recipe"), kind)
+    return SynctrackSource(part, folder, "ema" if use_ema else "trained", meta, part_type)
 
 
 def check_same_part(part: Any, source: SynctrackSource, kind: str, name: str) -> None:
