@@ -32,14 +32,25 @@ def log_mels(waveforms: torch.Tensor, sample_rate: int, n_mels: int = 64) -> tor
     return torch.log(transform(waveforms.detach().float().cpu()).clamp(min=1e-5))
 
 
-def plot_mels(path: str | os.PathLike, mels: torch.Tensor | np.ndarray, track_names: Sequence[str], title: str = "") -> Path:
-    """Save one row per track of ``mels`` ``[S, n_mels, frames]`` as a PNG (written atomically)."""
+def plot_mels(
+    path: str | os.PathLike,
+    mels: torch.Tensor | np.ndarray,
+    track_names: Sequence[str],
+    title: str = "",
+    shared_scale: bool = False,
+) -> Path:
+    """Save one row per track of ``mels`` ``[S, n_mels, frames]`` as a PNG (written atomically).
+
+    Each row has its own colour scale, or with ``shared_scale`` one for all rows (to compare an input with
+    its reconstruction).
+    """
     plt = pyplot()
     mels = mels.detach().float().cpu().numpy() if isinstance(mels, torch.Tensor) else np.asarray(mels, dtype=np.float32)
     rows = mels.shape[0]
     figure, axes = plt.subplots(rows, 1, figsize=(8, 1.6 * rows + 0.4), squeeze=False, sharex=True)
+    scale = {"vmin": float(mels.min()), "vmax": float(mels.max())} if shared_scale and mels.size else {}
     for axis, mel, name in zip(axes[:, 0], mels, track_names):
-        axis.imshow(mel, origin="lower", aspect="auto", interpolation="nearest", cmap="magma")
+        axis.imshow(mel, origin="lower", aspect="auto", interpolation="nearest", cmap="magma", **scale)
         axis.set_ylabel(name, rotation=0, ha="right", va="center")
         axis.set_yticks([])
     axes[-1, 0].set_xlabel("frame")

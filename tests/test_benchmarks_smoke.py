@@ -1,5 +1,6 @@
-"""The cost benchmarks run: every case of the attention and model suites once, at its smallest size (no timing
-asserted). Other suites in benchmarks/ are not smoke-sized by SYNCTRACK_BENCH_SIZE and are left to their owners."""
+"""The benchmarks run: every case of the attention, model and synthetic-data suites once, at its smallest size
+(no timing asserted). Other suites in benchmarks/ are not smoke-sized by SYNCTRACK_BENCH_SIZE and are left to
+their owners."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import re
 import subprocess
 import sys
 
-SUITES = ("benchmarks/bench_attention.py", "benchmarks/bench_model.py")
+SUITES = ("benchmarks/bench_attention.py", "benchmarks/bench_model.py", "benchmarks/bench_synthetic.py")
 
 
 def test_every_benchmark_case_runs_once(repo):

@@ -12,6 +12,11 @@ reflect-padded by ``n_fft // 2`` on both sides, frame ``k`` is centred on sample
 ``L // hop + 1`` frames; the last frame (centred on, or just after, the final sample, and mostly padding)
 is dropped, as MusicLDM's crop of the spectrogram to its 1024-frame target length does.
 
+Valid range. Audio in [-1, 1] gives log-mel values between ``log(log_floor)`` and a ceiling, ``log(sum(window)
+* max_m sum_k filterbank[k, m])`` (about 3.5 with the defaults): :func:`log_mel_range`. Decoders and vocoders
+clamp what they are given to it (:meth:`MelSpectrogram.clamp_to_range`), so that an untrained model's
+absurd outputs (a log-mel of 300 overflows ``exp``) still give finite audio.
+
 Normalisation. :meth:`MelSpectrogram.normalize` maps log-mel values affinely so that the floor (silence,
 ``log(1e-5)`` = -11.51) becomes -1 and ``log_max`` (2.5 by default) becomes +1. A full-scale sinusoid peaks
 at about 2.2 (0.96 normalised); the transform is not clipped, so the denormalised values are exactly the
@@ -20,6 +25,7 @@ log-mel values.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -131,6 +137,19 @@ def check_mel_compatible(encoder: Any, vocoder: Any) -> None:
         )
 
 
+@functools.lru_cache(maxsize=32)
+def log_mel_range(config: MelConfig) -> tuple[float, float]:
+    """``(lowest, highest)`` log-mel value audio in [-1, 1] can produce with ``config``.
+
+    The lowest is the floor, ``log(log_floor)``. The highest bounds every frame: ``|X_k| <= sum(window)`` for a
+    signal in [-1, 1] (reflect padding keeps it there), so a mel band is at most ``sum(window)`` times the
+    sum of its filter weights.
+    """
+    window = torch.hann_window(config.win_length, device="cpu", dtype=torch.float64)
+    band_weight = mel_filterbank(config).double().sum(dim=0).max()
+    return math.log(config.log_floor), math.log(max(float(window.sum() * band_weight), config.log_floor))
+
+
 def mel_filterbank(config: MelConfig) -> torch.Tensor:
     """The ``[n_freqs, n_mels]`` filterbank: Slaney mel scale, Slaney (area) normalisation, like librosa's.
 
@@ -197,6 +216,11 @@ class MelSpectrogram(nn.Module):
     def compress(self, mel: torch.Tensor) -> torch.Tensor:
         """Mel magnitude -> log-mel: ``log(max(mel, log_floor))``."""
         return torch.log(torch.clamp(mel, min=self.config.log_floor))
+
+    def clamp_to_range(self, log_mel: torch.Tensor) -> torch.Tensor:
+        """Log-mel clamped to :func:`log_mel_range` (infinities too; NaN stays NaN, a broken model shows)."""
+        low, high = log_mel_range(self.config)
+        return log_mel.clamp(low, high)
 
     def decompress(self, log_mel: torch.Tensor) -> torch.Tensor:
         """Log-mel -> mel magnitude (the floor is not undone)."""

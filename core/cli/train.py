@@ -1,7 +1,9 @@
 """``synctrack train RECIPE [KEY=VALUE ...] [--resume] [--out DIR]``: train the recipe's model on its data.
 
-Under ``torchrun --nproc_per_node N -m synctrack train ...`` the run is distributed (nccl on CUDA, gloo on
-CPU); rank 0 writes logs and checkpoints. See docs/training.md.
+``train.target`` picks what: the diffusion model (default), or one part of the audio front end
+(``train.target=encoder`` trains ``model.encoder``, e.g. ``mel_vae``; ``train.target=vocoder`` trains
+``model.vocoder``, e.g. ``hifigan``). Under ``torchrun --nproc_per_node N -m synctrack train ...`` the run
+is distributed (nccl on CUDA, gloo on CPU); rank 0 writes logs and checkpoints. See docs/training.md.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from . import console
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("train", help="train a recipe's model", description=__doc__,
+    parser = subparsers.add_parser("train", help="train a recipe's model (or its encoder or vocoder)", description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("recipe", help="recipe YAML file")
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE|~KEY", help="recipe overrides")
@@ -35,13 +37,12 @@ def default_run_folder(recipe) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..pipeline import build
     from ..training import TrainSection
     from ..training.checkpoint import latest_checkpoint
     from ..training.checkpoint import write_text_atomically as write_text
     from ..data import collate_songs
     from ..training.distributed import Distributed
-    from ..training.objective import DiffusionObjective
+    from ..training.targets import build_objective
     from ..training.trainer import Trainer
 
     for text in args.overrides:
@@ -61,12 +62,11 @@ def run(args: argparse.Namespace) -> int:
         torch.manual_seed(config.seed)
         np.random.seed(config.seed % 2**32)
         random.seed(config.seed)
-        pipeline = build(recipe)
+        objective = build_objective(recipe, config)  # only the part train.target trains
         dataset = recipe.build("data")
         if distributed.is_main:
             out.mkdir(parents=True, exist_ok=True)
             write_text(out / "recipe.yaml", recipe.dump())
-        objective = DiffusionObjective(pipeline, config.sample_num, config.sample_steps, config.seed)
         trainer = Trainer(objective, dataset, config, out, recipe.dump(), collate=collate_songs, distributed=distributed,
                           console=console.err, show_progress=not args.no_progress)
         if args.resume:

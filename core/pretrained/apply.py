@@ -4,6 +4,9 @@ A part that can start from pretrained weights declares ``pretrained_component`` 
 ``vocoder``) and ``pretrained_key_map(format, source_keys, config) -> {own key: source key or Derived}``.
 Core reads the files, applies the map with shape checks (a 1x1 convolution and a linear layer of the same
 numbers are interchangeable), loads, and reports what loaded, what is new and what went unused.
+
+Checkpoints written by ``synctrack train`` (format ``synctrack``) need no key map: they hold the part's own
+keys (see :mod:`.synctrack`), so any encoder, vocoder or denoiser can load one.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from torch import nn
 from .reading import PretrainedError, read_diffusers_component, read_tensor_file, unwrap_state_dict
 from .report import LoadReport
 from .spec import InitSpec
+from .synctrack import adopt_scale_factor, check_same_part, looks_like_synctrack, read_synctrack_part
 
 log = logging.getLogger("synctrack.pretrained")
 
@@ -71,13 +75,24 @@ def _fit(target: torch.Tensor, source: torch.Tensor) -> torch.Tensor | None:
     return None
 
 
+def resolve_format(choice: str, path: Path) -> str:
+    """``init.format`` with ``auto`` resolved: a synctrack run or checkpoint, else a folder is diffusers, a file LDM."""
+    if choice != "auto":
+        return choice
+    if looks_like_synctrack(path):
+        return "synctrack"
+    return "diffusers" if path.is_dir() else "ldm"
+
+
 def load_pretrained(part: nn.Module, spec: InitSpec, name: str = "part") -> LoadReport:
     """Load ``spec``'s weights into ``part`` (in place) and return the report; errors name key and shapes."""
+    path = Path(spec.path)
+    fmt = resolve_format(spec.format, path)
+    if fmt == "synctrack":
+        return _load_synctrack(part, spec, path, name)
     component = getattr(part, "pretrained_component", None)
     if component is None or not hasattr(part, "pretrained_key_map"):
         raise PretrainedError(f"{name}: {type(part).__name__} cannot start from pretrained weights (no key map)")
-    path = Path(spec.path)
-    fmt = spec.format if spec.format != "auto" else ("diffusers" if path.is_dir() else "ldm")
     config = None
     if fmt == "diffusers":
         source, config, folder = read_diffusers_component(path, component, spec.allow_pickle)
@@ -86,12 +101,41 @@ def load_pretrained(part: nn.Module, spec: InitSpec, name: str = "part") -> Load
         if path.is_dir():
             raise PretrainedError(f"{path}: is a folder; format 'ldm' takes a checkpoint file (or use format: diffusers)")
         data = read_tensor_file(path, spec.allow_pickle)
-        source = _ldm_component(unwrap_state_dict(data, path), component, spec.ema, path)
+        source = _ldm_component(unwrap_state_dict(data, path), component, bool(spec.ema), path)
         origin = str(path)
-
     key_map = part.pretrained_key_map(fmt, set(source), config)
+    return _apply(part, source, key_map, LoadReport(part=name, source=origin, format=fmt), spec, fmt)
+
+
+def _load_synctrack(part: nn.Module, spec: InitSpec, path: Path, name: str) -> LoadReport:
+    """A part trained by ``synctrack train``: its own keys under ``<kind>.``, then what the run learned."""
+    kind = getattr(part, "registry_kind", None)
+    if kind is None:
+        raise PretrainedError(
+            f"{name}: {type(part).__name__} is not a recipe part; format synctrack loads encoders, vocoders and denoisers"
+        )
+    source = read_synctrack_part(path, kind, spec.ema)
+    check_same_part(part, source, kind, name)
+    tensors = source.tensors
+    own_keys = set(part.state_dict())
+    training_only = tuple(getattr(part, "training_only_prefixes", ()))
+    if training_only:  # e.g. a VAE's discriminator, when this VAE has none
+        tensors = {k: v for k, v in tensors.items() if k in own_keys or not k.startswith(training_only)}
+    report = LoadReport(part=name, source=f"{source.folder} ({source.weights} weights)", format="synctrack")
+    report = _apply(part, tensors, {key: key for key in own_keys}, report, spec, "synctrack")
+    note = adopt_scale_factor(part, source)
+    if note:
+        report.notes.append(note)
+        log.info("%s: %s", name, note)
+    return report
+
+
+def _apply(
+    part: nn.Module, source: dict[str, torch.Tensor], key_map: dict, report: LoadReport, spec: InitSpec, fmt: str
+) -> LoadReport:
+    """Copy ``source`` into ``part`` through ``key_map`` with shape checks; fill and return ``report``."""
+    name, origin = report.part, report.source
     own = part.state_dict()
-    report = LoadReport(part=name, source=origin, format=fmt)
     loadable: dict[str, torch.Tensor] = {}
     mismatches = []
     for own_key, own_tensor in own.items():
@@ -117,7 +161,7 @@ def load_pretrained(part: nn.Module, spec: InitSpec, name: str = "part") -> Load
             f"{name}: {len(mismatches)} pretrained tensor(s) from {origin} do not fit this architecture; check the "
             f"recipe's sizes against the checkpoint's:\n  {shown}"
         )
-    if not report.loaded:
+    if not report.loaded and own:
         raise PretrainedError(f"{name}: no tensor of {origin} matches this part; is it the right checkpoint and format ({fmt})?")
     if spec.strict and (report.new or report.unexpected):
         raise PretrainedError(

@@ -16,8 +16,8 @@ def _group(keys: list[str], depth: int = 3) -> list[tuple[str, int]]:
 
 @dataclass
 class LoadReport:
-    """Keys of the target part that were loaded, keys that are new (absent from the source), and source
-    keys nobody used (unexpected)."""
+    """Keys of the target part that were loaded, keys that are new (absent from the source), source keys
+    nobody used (unexpected), and notes on anything else the load set."""
 
     part: str
     source: str
@@ -26,12 +26,14 @@ class LoadReport:
     new: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
     reshaped: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what else the load set (a synctrack VAE's scale_factor)
 
     def summary(self) -> str:
-        return (
+        text = (
             f"{self.part}: loaded {len(self.loaded)} tensors from {self.source} ({self.format}); "
             f"{len(self.new)} new, {len(self.unexpected)} unexpected"
         )
+        return text + "".join(f"; {note}" for note in self.notes)
 
     def table(self, depth: int = 4) -> Table:
         table = Table(title=self.summary(), title_justify="left")

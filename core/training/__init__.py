@@ -1,4 +1,5 @@
-"""Training: the trainer, its ``train:`` recipe section, objectives, checkpoints, EMA and distributed helpers.
+"""Training: the trainer, its ``train:`` recipe section, objectives (diffusion, encoder, vocoder), checkpoints,
+EMA and distributed helpers.
 
 The section dataclasses are imported eagerly (the recipe schema needs them); the machinery is loaded on first
 use, so ``import synctrack`` stays light.
@@ -23,6 +24,9 @@ _LAZY = {
     "load_pipeline": "checkpoint",
     "latest_checkpoint": "checkpoint",
     "EMA": "ema",
+    "EncoderObjective": "frontend",
+    "VocoderObjective": "frontend",
+    "build_objective": "targets",
 }
 
 __all__ = ["OptimizerSection", "TrainSection", *_LAZY]

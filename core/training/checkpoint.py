@@ -4,11 +4,13 @@ A run folder holds ``checkpoints/``::
 
     checkpoints/
       step_00001000/
-        model.safetensors   trained weights ("<module>.<key>"); metadata: recipe, step, song layout
+        model.safetensors   trained weights ("<module>.<key>"; the modules are named after the recipe's parts:
+                          denoiser, or encoder, or vocoder and discriminator); metadata: recipe, step, meta
         ema.safetensors     EMA weights (when train.ema_decay is set)
         trainer.pt          optimizers, LR schedules, grad scaler, step, RNG states, data position
         recipe.yaml         the resolved recipe
-        meta.json           step, song layout, world size, synctrack version
+        meta.json           step, song layout (diffusion) or target, mel settings and the VAE's latent
+                          scale_factor (front end), world size, synctrack version
       latest                the name of the newest complete checkpoint folder
 
 A checkpoint is written into a temporary folder next to the others and renamed into place (``os.replace``),
@@ -286,6 +288,12 @@ def load_pipeline(
     from .ema import load_flat_state
 
     checkpoint = load_checkpoint(path, trainer_state=False)
+    target = checkpoint["meta"].get("target", "diffusion")
+    if target != "diffusion":
+        raise CheckpointError(
+            f"{checkpoint['folder']} holds a trained {target} (train.target: {target}), not a generative model; "
+            f"load it into a diffusion recipe with model.{target}.init: {{from: {checkpoint['folder']}, format: synctrack}}"
+        )
     recipe = recipe_from_text(checkpoint["recipe"], name=str(checkpoint["folder"] / RECIPE), overrides=overrides)
     recipe.files = [checkpoint["folder"] / RECIPE]  # messages name the stored recipe
     pipeline = build(recipe, registry=registry)

@@ -16,7 +16,8 @@ discriminator's loss (its loss uses it detached) and reuses it in the generator'
 then sees the discriminator already updated, as in HiFi-GAN's training loop. ``context.generators()`` gives one
 seeded generator per song for the objective's random draws (see :mod:`synctrack.noise`).
 
-Optional hooks: ``to(device)`` moves what the objective uses (default: its modules), and (doing nothing by
+Optional hooks: ``to(device)`` moves what the objective uses (default: its modules), ``ema_modules()`` the
+modules the EMA averages (default: all of them; a GAN leaves its discriminators out), and (doing nothing by
 default) ``prepare(dataset)`` before training, ``metadata()`` /
 ``load_metadata(meta)`` for what the checkpoint should remember, ``write_samples(folder, step)`` for the
 previews written every ``train.sample_every`` steps (run with the EMA weights).
@@ -75,6 +76,10 @@ class Objective:
         """Move everything the objective uses to ``device`` (frozen parts too); by default its modules."""
         for module in self.modules().values():
             module.to(device)
+
+    def ema_modules(self) -> dict[str, nn.Module]:
+        """The modules ``train.ema_decay`` averages and previews run with (a subset of :meth:`modules`)."""
+        return self.modules()
 
     def prepare(self, dataset: Any) -> None:
         """Called once with the training dataset before the first step."""

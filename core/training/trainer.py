@@ -44,7 +44,8 @@ class NonFiniteLossError(UserError):
 
 
 def lr_factor(config: TrainSection) -> Callable[[int], float]:
-    """The learning-rate multiplier after ``step`` scheduler steps: linear warm-up, then constant or cosine."""
+    """The learning-rate multiplier after ``step`` scheduler steps: linear warm-up, then constant, cosine, or
+    exponential (``lr_decay ** ((step - warmup) // lr_decay_every)``, a decay in stairs like a per-epoch one)."""
     warmup, total, floor = config.warmup_steps, config.steps, config.min_lr_ratio
 
     def factor(step: int) -> float:
@@ -52,6 +53,8 @@ def lr_factor(config: TrainSection) -> Callable[[int], float]:
             return (step + 1) / warmup
         if config.schedule == "constant":
             return 1.0
+        if config.schedule == "exponential":
+            return config.lr_decay ** ((step - warmup) // config.lr_decay_every)
         progress = min((step - warmup) / max(total - warmup, 1), 1.0)
         return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
@@ -88,6 +91,14 @@ def check_config(config: TrainSection, world_size: int) -> None:
         problems.append(f"train.grad_clip must be positive or null, got {config.grad_clip}")
     if config.sample_every is not None and config.sample_every < 1:
         problems.append(f"train.sample_every must be at least 1 or null, got {config.sample_every}")
+    if not 0 < config.lr_decay <= 1:
+        problems.append(f"train.lr_decay must be in (0, 1], got {config.lr_decay}")
+    if config.lr_decay_every < 1:
+        problems.append(f"train.lr_decay_every must be at least 1, got {config.lr_decay_every}")
+    if config.segment_frames < 1:
+        problems.append(f"train.segment_frames must be at least 1, got {config.segment_frames}")
+    if config.scale_factor_songs < 0:
+        problems.append(f"train.scale_factor_songs must be 0 (no estimate) or more, got {config.scale_factor_songs}")
     if not 0 <= config.min_lr_ratio <= 1 or config.warmup_steps < 0 or config.optimizer.lr <= 0:
         problems.append("train.optimizer.lr must be positive, train.warmup_steps >= 0 and train.min_lr_ratio in [0, 1]")
     if problems:
@@ -136,7 +147,9 @@ class Trainer:
         self.schedulers = {name: torch.optim.lr_scheduler.LambdaLR(opt, factor) for name, opt in self.optimizers.items()}
         self.autocast_dtype = resolve_precision(config.precision, self.device)
         self.scaler = torch.amp.GradScaler("cuda") if self.autocast_dtype == torch.float16 else None
-        self.ema = EMA(self.modules, config.ema_decay, config.ema_warmup) if config.ema_decay is not None else None
+        # the EMA averages what the objective samples with (a GAN's generator, not its discriminators)
+        self.ema_modules = objective.ema_modules()
+        self.ema = EMA(self.ema_modules, config.ema_decay, config.ema_warmup) if config.ema_decay is not None else None
 
         objective.prepare(dataset)
         self.stream = SongStream(dataset, collate, config.batch_size, self.dist.world_size, self.dist.rank, config.seed, config.num_workers)
@@ -234,6 +247,9 @@ class Trainer:
             return
         stored, current = yaml.safe_load(stored_text) or {}, yaml.safe_load(self.recipe_text) or {}
         changed = [key for key in ("model", "data") if stored.get(key) != current.get(key)]
+        targets = [(recipe.get("train") or {}).get("target", "diffusion") for recipe in (stored, current)]
+        if targets[0] != targets[1]:
+            changed.append("train.target")
         if changed:
             raise UserError(
                 f"cannot resume from {folder}: the recipe's {' and '.join(changed)} section(s) differ from the "
@@ -305,7 +321,7 @@ class Trainer:
             self.scaler.update()  # once per step, after every optimizer stepped
         self._zero_all_grads()
         if self.ema is not None:
-            self.ema.update(self.modules)
+            self.ema.update(self.ema_modules)
         self.step += 1
         return row
 
@@ -349,7 +365,7 @@ class Trainer:
         """Previews of the current step into ``<run>/samples/step_<n>/`` (rank 0, EMA weights)."""
         if self.dist.is_main:
             folder = self.out / "samples" / ckpt.step_folder_name(self.step)
-            context = self.ema.applied(self.modules) if self.ema is not None else nullcontext()
+            context = self.ema.applied(self.ema_modules) if self.ema is not None else nullcontext()
             with context:
                 for module in self.modules.values():
                     module.eval()

@@ -44,9 +44,14 @@ class MelEncoder(Encoder):
         return rearrange(normalized, "b s m t -> b s 1 t m") * self.scale_factor
 
     def decode(self, latents: torch.Tensor, num_samples: int | None = None) -> torch.Tensor:
-        """Latents ``[B, S, 1, T, n_mels]`` -> log-mel ``[B, S, n_mels, T]`` (cropped to ``num_samples // hop``)."""
+        """Latents ``[B, S, 1, T, n_mels]`` -> log-mel ``[B, S, n_mels, T]`` (cropped to ``num_samples // hop``).
+
+        Values are clamped to the range real audio gives (``synctrack.audio.log_mel_range``): latents far
+        outside [-1, 1], as an untrained denoiser makes, decode to loud or silent mels, not to +-300.
+        """
         check_latents(latents, 1, "the mel encoder", last=self.mel_config.n_mels)
         log_mel = self.front_end.denormalize(rearrange(latents / self.scale_factor, "b s 1 t m -> b s m t"))
+        log_mel = self.front_end.clamp_to_range(log_mel)
         if num_samples is not None:
             log_mel = log_mel[..., : self.mel_config.num_frames(num_samples)]
         return log_mel

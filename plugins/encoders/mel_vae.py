@@ -25,8 +25,10 @@ class MelVAE(Encoder):
     multiple of ``f``; ``decode(latents, num_samples=L)`` crops back to ``L // hop_length`` frames.
 
     ``encode`` samples the posterior (``sample_posterior=True``, as latent diffusion trains on samples) or
-    takes its mean, then multiplies by ``scale_factor`` (1.0753 for MusicLDM's weights; for a VAE of your
-    own, :meth:`estimate_scale_factor`).
+    takes its mean, then multiplies by ``scale_factor``: 1.0753 for MusicLDM's weights; for a VAE trained by
+    ``synctrack train`` (``train.target: encoder``), the value its checkpoint records (see
+    :meth:`estimate_scale_factor`). Left unset (``None``) it is 1.0, or the checkpoint's value when the node
+    loads one with ``init: {format: synctrack}``; a value set in the recipe always wins.
 
     Training (driven by the trainer, see docs/audio.md): :meth:`training_loss` returns the reconstruction
     (L1 or L2) plus ``kl_weight`` times the KL, both per input element, so ``kl_weight`` means what it means
@@ -37,6 +39,8 @@ class MelVAE(Encoder):
 
     decodes_to = "mel"
     pretrained_component = "vae"
+    # keys of a synctrack checkpoint that only training uses: left out when a VAE without them loads one
+    training_only_prefixes = ("discriminator.",)
 
     def __init__(
         self,
@@ -48,7 +52,7 @@ class MelVAE(Encoder):
         norm_groups: int = 32,
         mid_attention: bool = True,
         dropout: float = 0.0,
-        scale_factor: float = 1.0,
+        scale_factor: float | None = None,
         sample_posterior: bool = True,
         kl_weight: float = 1.0,
         reconstruction: Literal["l1", "l2"] = "l1",
@@ -88,7 +92,8 @@ class MelVAE(Encoder):
         )
         self.downsampling = factor
         self.latent_channels = latent_channels
-        self.scale_factor = scale_factor
+        self.scale_factor = 1.0 if scale_factor is None else scale_factor
+        self.scale_factor_from_recipe = scale_factor is not None  # an init: checkpoint's value does not override it
         self.sample_posterior = sample_posterior
         self.kl_weight = kl_weight
         self.reconstruction = reconstruction
@@ -135,13 +140,25 @@ class MelVAE(Encoder):
         return log_mel
 
     @torch.no_grad()
-    def estimate_scale_factor(self, waveforms: torch.Tensor) -> float:
+    def estimate_scale_factor(
+        self, waveforms: torch.Tensor, generator: torch.Generator | None = None, chunk: int | None = None
+    ) -> float:
         """``1 / std`` of the unscaled posterior samples of ``waveforms`` ``[B, S, L]`` (LDM's scale_by_std).
 
-        Put the value in the recipe (``scale_factor``) so that the diffusion sees unit-variance latents.
+        ``chunk`` encodes that many songs at a time (bounded memory; the statistic is the same); ``generator``
+        draws the posterior samples. ``synctrack train`` (``train.target: encoder``) stores the value in every
+        checkpoint and ``init: {format: synctrack}`` applies it; otherwise put it in the recipe
+        (``scale_factor``) so that the diffusion sees unit-variance latents.
         """
-        posterior = self.autoencoder.encode(self.training_inputs(check_waveforms(waveforms)))
-        return float(1.0 / posterior.sample().std())
+        waveforms = check_waveforms(waveforms)
+        step = chunk or waveforms.shape[0]
+        count, total, squares = 0, 0.0, 0.0
+        for start in range(0, waveforms.shape[0], step):
+            posterior = self.autoencoder.encode(self.training_inputs(waveforms[start : start + step]))
+            z = posterior.sample(generator).double()
+            count, total, squares = count + z.numel(), total + float(z.sum()), squares + float(z.square().sum())
+        variance = (squares - total * total / count) / max(count - 1, 1)  # unbiased, as torch.std
+        return float(1.0 / max(variance, 1e-24) ** 0.5)
 
     def pretrained_key_map(self, fmt: str, source_keys: set[str], config: dict | None) -> dict[str, str]:
         """``{own key: source key}`` for ``init:`` from MusicLDM's VAE (LDM or diffusers layout); the

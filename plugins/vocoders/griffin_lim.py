@@ -12,6 +12,9 @@ Inverse mel scale. 64 mel filters cannot determine 513 frequency bins; two inver
   is what a sparse musical spectrum looks like: the same tone comes back at 440 Hz with spectral
   convergence 0.22 (1000 updates; with Griffin-Lim about 1.2 s per 10.24 s track on one CPU thread).
 
+Range. Log-mels are clamped to what audio in [-1, 1] can produce (``synctrack.audio.log_mel_range``) before
+``exp``: an untrained model decodes to values such as +-300, whose ``exp`` overflows and used to make NaN audio.
+
 Framing. The front end drops the last centred frame (``frames = L // hop``); the last frame is repeated
 before Griffin-Lim so that the inverse STFT covers exactly ``frames * hop`` samples.
 """
@@ -24,7 +27,7 @@ import torch
 import torchaudio
 from einops import rearrange
 
-from synctrack.audio import MelConfig, mel_filterbank
+from synctrack.audio import MelConfig, log_mel_range, mel_filterbank
 from synctrack.errors import UserError
 from synctrack.interfaces import Vocoder
 
@@ -76,8 +79,11 @@ class GriffinLimVocoder(Vocoder):
         )
 
     def linear_magnitude(self, log_mel: torch.Tensor) -> torch.Tensor:
-        """Log-mel ``[N, n_mels, frames]`` -> non-negative STFT magnitude ``[N, n_freqs, frames]``."""
-        mel = torch.exp(log_mel)
+        """Log-mel ``[N, n_mels, frames]`` -> non-negative STFT magnitude ``[N, n_freqs, frames]``.
+
+        Values outside the range real audio gives are clamped to it first (see the module documentation).
+        """
+        mel = torch.exp(log_mel.clamp(*log_mel_range(self.mel_config)))
         estimate = self.inverse_scale(mel)  # least squares, clipped at zero
         if self.inverse_mel == "least_squares" or self.nnls_iterations == 0:
             return estimate

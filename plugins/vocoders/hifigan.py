@@ -32,7 +32,7 @@ from torch import nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import weight_norm
 
-from synctrack.audio import MelConfig
+from synctrack.audio import MelConfig, log_mel_range
 from synctrack.errors import UserError
 from synctrack.interfaces import Vocoder
 from synctrack.pretrained import PretrainedError
@@ -211,10 +211,16 @@ class HifiGanVocoder(Vocoder):
                 "generator, so drop remove_weight_norm (or load with the checkpoint: argument)"
             )
         return hifigan_key_map(list(self.state_dict()), fmt, source_keys, config)
+
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
-        """Log-mel ``[B, S, n_mels, frames]`` -> waveforms ``[B, S, frames * hop_length]``."""
+        """Log-mel ``[B, S, n_mels, frames]`` -> waveforms ``[B, S, frames * hop_length]``.
+
+        The input is clamped to the range real audio gives (``synctrack.audio.log_mel_range``), as for every
+        vocoder: an untrained decoder's absurd values do not reach the generator.
+        """
         check_mel(mel, self.mel_config.n_mels, "hifigan")
         batch = mel.shape[0]
+        mel = mel.clamp(*log_mel_range(self.mel_config))
         waveforms = self.generator(rearrange(mel, "b s m t -> (b s) m t"))
         return rearrange(waveforms, "(b s) l -> b s l", b=batch)
 

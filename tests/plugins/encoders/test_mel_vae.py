@@ -203,3 +203,22 @@ def test_init_loads_musicldm_ldm_layout_first_stage_weights(tmp_path):
     with torch.no_grad():
         torch.testing.assert_close(loaded.encode(waveforms, sample=False), source.encode(waveforms, sample=False))
     assert len(loaded.pretrained_report.loaded) == len(source.autoencoder.state_dict())
+
+
+def test_scale_factor_estimate_in_chunks_matches_one_pass_and_is_seeded():
+    torch.manual_seed(0)
+    vae = MelVAE(**TINY).eval()
+    waveforms = harmonic_clips(16).reshape(4, 1, -1)
+    whole = vae.estimate_scale_factor(waveforms, generator=torch.Generator().manual_seed(3))
+    chunked = vae.estimate_scale_factor(waveforms, generator=torch.Generator().manual_seed(3), chunk=1)
+    assert chunked == pytest.approx(whole, rel=0.03)  # other noise draws, the same statistic
+    assert vae.estimate_scale_factor(waveforms, generator=torch.Generator().manual_seed(3), chunk=1) == chunked
+    with torch.no_grad():  # the one-pass value is 1 / torch.std of those very samples
+        posterior = vae.autoencoder.encode(vae.training_inputs(waveforms))
+        reference = 1.0 / posterior.sample(torch.Generator().manual_seed(3)).std()
+    assert whole == pytest.approx(float(reference), rel=1e-5)
+
+
+def test_scale_factor_unset_is_one_and_marked_as_not_from_the_recipe():
+    assert MelVAE(**TINY).scale_factor == 1.0 and not MelVAE(**TINY).scale_factor_from_recipe
+    assert MelVAE(**TINY, scale_factor=1.0).scale_factor_from_recipe

@@ -224,7 +224,7 @@ def test_init_keys_are_checked_like_arguments():
     with pytest.raises(RecipeError) as caught:
         build(recipe_node({"from": "x", "format": "ckpt", "strik": True}), Denoiser, get_registry())
     text = str(caught.value)
-    assert "init.format: expected one of 'auto', 'ldm', 'diffusers', got 'ckpt'" in text
+    assert "init.format: expected one of 'auto', 'ldm', 'diffusers', 'synctrack', got 'ckpt'" in text
     assert "unknown argument 'strik'" in text and "did you mean 'strict'?" in text
 
 
