@@ -14,7 +14,7 @@ import yaml
 
 from ..errors import Problem, RecipeError
 from .paths import Path, format_path, is_under, parse_path
-from .source import Locations
+from .source import Locations, load_yaml_text
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ def parse_override(text: str) -> Override:
     value = None
     if not delete:
         try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
+            value = load_yaml_text(raw) if raw.strip() else ""
         except yaml.YAMLError as error:
             raise RecipeError(Problem(key, f"bad override value {raw!r}: {error}")) from None
     return Override(text, path, delete, value)

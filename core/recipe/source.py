@@ -13,6 +13,7 @@ A base may itself have a base; a cycle is an error.
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path as FilePath
 from typing import Any
 
@@ -27,12 +28,40 @@ REPLACE_KEY = "_replace_"
 Locations = dict[Path, str]
 
 
+class RecipeLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with YAML 1.2 floats: ``1e-3`` and ``3e5`` are numbers, not strings.
+
+    PyYAML follows YAML 1.1, whose float pattern needs a dot (``1.0e-3``); a learning rate written ``1e-3``
+    would otherwise reach the recipe checker as the string '1e-3'.
+    """
+
+
+RecipeLoader.yaml_implicit_resolvers = {key: list(value) for key, value in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+RecipeLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+        |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+        |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+
+
+def load_yaml_text(text: str):
+    """Parse one YAML document with :class:`RecipeLoader` (for override values and stored recipes)."""
+    return yaml.load(text, Loader=RecipeLoader)  # noqa: S506 - RecipeLoader is a SafeLoader
+
+
 def parse_yaml(text: str, name: str) -> tuple[Any, Locations]:
     """Parse YAML text; return the data and ``{path: "name:line"}`` for every value.
 
     Bad YAML and duplicate keys raise :class:`RecipeError` with the line number.
     """
-    loader = yaml.SafeLoader(text)
+    loader = RecipeLoader(text)
     try:
         node = loader.get_single_node()
         if node is None:
@@ -55,7 +84,7 @@ def parse_yaml(text: str, name: str) -> tuple[Any, Locations]:
     return data, locations
 
 
-def _record(loader: yaml.SafeLoader, node: yaml.Node, path: Path, name: str, out: Locations, dups: list) -> None:
+def _record(loader: RecipeLoader, node: yaml.Node, path: Path, name: str, out: Locations, dups: list) -> None:
     out[path] = f"{name}:{node.start_mark.line + 1}"
     if isinstance(node, yaml.MappingNode):
         seen: dict[Any, int] = {}

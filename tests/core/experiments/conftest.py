@@ -12,7 +12,6 @@ TINY = [
     "model.denoiser.base_channels=8",
     "model.denoiser.norm_groups=4",
     "model.denoiser.head_dim=8",
-    "model.denoiser.mixers[0].head_dim=8",
     "model.sampler.steps=3",
 ]
 

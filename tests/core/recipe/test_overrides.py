@@ -80,3 +80,8 @@ def test_every_bad_override_is_reported(write):
     with pytest.raises(RecipeError) as caught:
         load_recipe(write("r.yaml", TEXT), ["~nothing", "model.denoiser.mixers[9]=x"])
     assert len(caught.value.problems) == 2
+
+
+def test_override_values_take_exponent_floats(write):
+    recipe = load_recipe(write("r.yaml", TEXT), ["model.denoiser.dropout=1e-3", "name=2e2"])
+    assert recipe.get("model.denoiser.dropout") == 0.001 and recipe.get("name") == 200.0

@@ -99,3 +99,10 @@ def test_merge_function_keeps_base_untouched():
     base = {"a": {"b": 1, "c": [1]}}
     merged, _ = merge(base, {}, {"a": {"b": 2}}, {})
     assert merged == {"a": {"b": 2, "c": [1]}} and base == {"a": {"b": 1, "c": [1]}}
+
+
+def test_exponent_floats_without_a_dot_are_numbers(write):
+    """PyYAML (YAML 1.1) reads `1e-3` as a string; recipes use YAML 1.2 floats, so a learning rate is a number."""
+    data = load_recipe(write("f.yaml", "a: 1e-3\nb: 3E5\nc: -2.5e+2\nd: 7\ne: e5\nf: 1e\n")).data
+    assert data == {"a": 0.001, "b": 300000.0, "c": -250.0, "d": 7, "e": "e5", "f": "1e"}
+    assert isinstance(data["d"], int)
