@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,6 +11,7 @@ import numpy as np
 import torch
 
 from .audio import write_song
+from .figures import pyplot, save_figure
 
 
 def log_mels(waveforms: torch.Tensor, sample_rate: int, n_mels: int = 64) -> torch.Tensor:
@@ -34,14 +34,8 @@ def log_mels(waveforms: torch.Tensor, sample_rate: int, n_mels: int = 64) -> tor
 
 def plot_mels(path: str | os.PathLike, mels: torch.Tensor | np.ndarray, track_names: Sequence[str], title: str = "") -> Path:
     """Save one row per track of ``mels`` ``[S, n_mels, frames]`` as a PNG (written atomically)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     mels = mels.detach().float().cpu().numpy() if isinstance(mels, torch.Tensor) else np.asarray(mels, dtype=np.float32)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     rows = mels.shape[0]
     figure, axes = plt.subplots(rows, 1, figsize=(8, 1.6 * rows + 0.4), squeeze=False, sharex=True)
     for axis, mel, name in zip(axes[:, 0], mels, track_names):
@@ -52,17 +46,7 @@ def plot_mels(path: str | os.PathLike, mels: torch.Tensor | np.ndarray, track_na
     if title:
         figure.suptitle(title)
     figure.tight_layout()
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    os.close(handle)
-    try:
-        figure.savefig(temporary, dpi=80)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    finally:
-        plt.close(figure)
-    return path
+    return save_figure(figure, path)
 
 
 def write_songs(

@@ -28,7 +28,7 @@ from ..eval.runner import EvaluationRequest, default_workers, evaluate
 from ..interfaces import BeatTracker, Embedder, Metric
 from ..naming import did_you_mean, listing
 from ..plugin_manager import get_registry
-from ..recipe import build, check, format_path, parse_override
+from ..recipe import build, check, parse_override
 from . import console
 
 RHYTHM_DEFAULT = ("irs", "cbs", "cbd")

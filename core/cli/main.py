@@ -26,6 +26,7 @@ COMMANDS: tuple[str, ...] = (
     "synctrack.cli.train",
     "synctrack.cli.sample",
     "synctrack.cli.bench",
+    "synctrack.cli.ablate",
 )
 
 

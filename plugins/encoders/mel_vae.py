@@ -10,7 +10,6 @@ from einops import rearrange
 from synctrack.audio import MelConfig, MelSpectrogram
 from synctrack.errors import UserError
 from synctrack.interfaces import Encoder
-from synctrack.pretrained import PretrainedError
 
 from .autoencoder_kl import AutoencoderKL, DiagonalGaussian
 from .common import check_latents, check_waveforms, pad_time, round_up

@@ -1,0 +1,84 @@
+"""``synctrack ablate RECIPE... [--train-steps N] [--samples M] [--out DIR] [KEY=VALUE ...]``
+
+For each recipe: train (the same trainer as ``synctrack train``), sample (``synctrack sample``) and evaluate
+(``synctrack eval``: FD against held-out songs through the same front end, IRS, CBS, CBD), each stage skipped
+when it is already done, so an interrupted ablation picks up where it stopped. Ends with a comparison table in
+the paper's form (mean and 95% CI), ``comparison.csv`` and ``comparison.png`` in the output folder. Overrides
+apply to every recipe.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from ..errors import UserError
+from ..recipe import looks_like_override
+from . import console
+from .sample import positive
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("ablate", help="train, sample and evaluate several recipes; compare them",
+                                   description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("items", nargs="+", metavar="RECIPE|KEY=VALUE", help="recipe files, then overrides for all of them")
+    parser.add_argument("--train-steps", type=positive, default=None, help="training steps per recipe (default: each recipe's train.steps)")
+    parser.add_argument("--samples", type=positive, default=16, help="songs generated per recipe, and held-out songs (default 16)")
+    parser.add_argument("--out", type=Path, default=Path("runs/ablate"), help="output folder (default runs/ablate)")
+    parser.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    parser.add_argument("--sample-steps", type=positive, default=None, help="sampler steps (default: each recipe's sampler)")
+    parser.add_argument("--workers", type=positive, default=None, help="beat-tracking processes for the evaluation")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..experiments import comparison_rows, run_recipe, write_comparison
+    from ..experiments.ablation import reference_eval_stage
+    from ..experiments.report import table
+    from ..recipe import load_recipe
+
+    overrides = [item for item in args.items if looks_like_override(item)]
+    recipes = [Path(item) for item in args.items if not looks_like_override(item)]
+    if not recipes:
+        raise UserError("no recipe given: synctrack ablate RECIPE... [KEY=VALUE ...]")
+    names: dict[str, Path] = {}
+    for path in recipes:  # check every recipe before spending hours on the first
+        recipe = load_recipe(path, overrides).validate()
+        name = str(recipe.get("name") or path.stem)
+        if name in names:
+            raise UserError(f"{path} and {names[name]} share the name {name!r}; their outputs would collide: rename one")
+        names[name] = path
+    sample_args = [] if args.sample_steps is None else ["--steps", str(args.sample_steps)]
+    eval_args = [] if args.workers is None else ["--workers", str(args.workers)]
+    references_root = args.out / "references"
+    models, failures, ground_truth = [], [], {}
+    started = time.monotonic()
+    for path in recipes:
+        steps = args.train_steps or int(load_recipe(path, overrides).get("train.steps") or 0) or 1
+        console.out.rule(f"{path} ({steps} steps, {args.samples} songs)")
+        try:
+            run_, references = run_recipe(
+                path, args.out, steps, args.samples, references_root, overrides, args.seed, sample_args, eval_args,
+                on_stage=lambda r, stage: console.out.print(f"[bold]{r.name}[/bold]: {stage}"),
+            )
+        except UserError as error:
+            console.error(str(error))
+            failures.append(path)
+            continue
+        console.out.print(f"{run_.name}: " + ", ".join(f"{k} {v}" for k, v in run_.stages.items()), markup=False)
+        models.append((run_.name, run_.evaluation))
+        for label, folder in (("held-out songs", references.raw), ("held-out songs through the front end", references.codec)):
+            ground_truth.setdefault(folder, (label, reference_eval_stage(folder, eval_args)))
+    if models:
+        truth = [(label if len(ground_truth) <= 2 else f"{label} ({folder.name})", report)
+                 for folder, (label, report) in ground_truth.items()]
+        rows = comparison_rows(models, truth)
+        title = f"ablation: {len(models)} recipe(s), {args.samples} songs each"
+        console.out.print(table(rows, title))
+        paths = write_comparison(rows, args.out, title)
+        console.out.print(f"wrote {paths['csv']} and {paths['png']} ({time.monotonic() - started:.0f} s)", markup=False)
+    if failures:
+        console.error(f"{len(failures)} recipe(s) failed: {', '.join(map(str, failures))}")
+        return 2
+    return 0

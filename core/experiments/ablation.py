@@ -1,0 +1,142 @@
+"""One recipe through train -> sample -> evaluate, each stage skipped when already done.
+
+Every stage calls the command-line code itself (``synctrack train``, ``sample``, ``eval``), so an ablation
+measures exactly what a user reproduces by hand, and each stage leaves the files those commands leave:
+
+    <out>/<name>/run/          the training run (checkpoints, log.jsonl, recipe.yaml)
+    <out>/<name>/samples/      song_<i>/<track>.wav, mix.wav, mels.png
+    <out>/<name>/eval.json     the evaluation (and eval.csv, eval.per_song.csv)
+
+A stage is done when its output exists and matches the request: a run whose latest checkpoint has reached
+the asked steps, samples written by that checkpoint (``samples/samples.json``), an evaluation newer than the
+samples. An interrupted stage is resumed (training) or redone (sampling, evaluation).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import UserError
+from ..recipe import Recipe, load_recipe
+from .reference import References, render_references
+
+SAMPLES_MARKER = "samples.json"
+
+
+@dataclass
+class RecipeRun:
+    """Where one recipe's stages write, and what they found or did."""
+
+    recipe: Path
+    name: str
+    folder: Path
+    stages: dict[str, str] = field(default_factory=dict)  # stage -> "done" | "ran" | "skipped"
+
+    @property
+    def run(self) -> Path:
+        return self.folder / "run"
+
+    @property
+    def samples(self) -> Path:
+        return self.folder / "samples"
+
+    @property
+    def evaluation(self) -> Path:
+        return self.folder / "eval.json"
+
+
+def recipe_name(recipe: Recipe, path: Path) -> str:
+    return str(recipe.get("name") or path.stem)
+
+
+def _cli(argv: Sequence[str], stage: str, recipe: Path) -> None:
+    from ..cli.main import main
+
+    code = main(list(argv))
+    if code != 0:
+        raise UserError(f"{recipe}: the {stage} stage failed (synctrack {' '.join(map(str, argv))} exited {code})")
+
+
+def _latest_step(run: Path) -> int | None:
+    from ..training.checkpoint import latest_checkpoint
+
+    checkpoint = latest_checkpoint(run)
+    if checkpoint is None:
+        return None
+    return int(checkpoint.name.rsplit("_", 1)[-1])
+
+
+def train_stage(run: RecipeRun, overrides: Sequence[str], steps: int) -> str:
+    latest = _latest_step(run.run)
+    if latest is not None and latest >= steps:
+        return "done"
+    argv = ["train", str(run.recipe), *overrides, f"train.steps={steps}", "--out", str(run.run)]
+    _cli(argv + (["--resume"] if latest is not None else []), "train", run.recipe)
+    return "ran"
+
+
+def sample_stage(run: RecipeRun, songs: int, seed: int, sample_args: Sequence[str]) -> str:
+    from ..training.checkpoint import latest_checkpoint, write_text_atomically
+
+    checkpoint = latest_checkpoint(run.run)
+    request = {"checkpoint": checkpoint.name, "songs": songs, "seed": seed, "args": list(sample_args)}
+    marker = run.samples / SAMPLES_MARKER
+    if marker.is_file() and json.loads(marker.read_text()) == request:
+        return "done"
+    _cli(["sample", str(run.run), "--num", str(songs), "--seed", str(seed), "--out", str(run.samples), *sample_args],
+         "sample", run.recipe)
+    write_text_atomically(marker, json.dumps(request, indent=2))
+    return "ran"
+
+
+def eval_stage(run: RecipeRun, reference: Path, eval_args: Sequence[str]) -> str:
+    marker = run.samples / SAMPLES_MARKER
+    if run.evaluation.is_file() and run.evaluation.stat().st_mtime >= marker.stat().st_mtime:
+        return "done"
+    _cli(["eval", str(run.samples), "--reference", str(reference), "--out", str(run.evaluation), *eval_args],
+         "eval", run.recipe)
+    return "ran"
+
+
+def reference_eval_stage(folder: Path, eval_args: Sequence[str]) -> Path:
+    """Rhythm metrics of a reference folder itself (the ground-truth rows); returns its report."""
+    report = folder / "eval.json"
+    if not report.is_file():
+        _cli(["eval", str(folder), "--out", str(report), *eval_args], "reference eval", folder)
+    return report
+
+
+def run_recipe(
+    path: Path,
+    out: Path,
+    steps: int,
+    songs: int,
+    references_root: Path,
+    overrides: Sequence[str] = (),
+    seed: int = 0,
+    sample_args: Sequence[str] = (),
+    eval_args: Sequence[str] = (),
+    on_stage: Callable[[RecipeRun, str], None] | None = None,
+) -> tuple[RecipeRun, References]:
+    """Train, sample and evaluate one recipe under ``out/<name>``; returns the run and its references.
+
+    The references (held-out songs, raw and through the recipe's front end) are rendered once per front end
+    and shared by every recipe that has the same one.
+    """
+    recipe = load_recipe(path, overrides).validate()
+    name = recipe_name(recipe, path)
+    run = RecipeRun(recipe=path, name=name, folder=out / name)
+
+    def stage(label: str, action: Callable[[], str]) -> None:
+        if on_stage is not None:
+            on_stage(run, label)
+        run.stages[label] = action()
+
+    stage("train", lambda: train_stage(run, overrides, steps))
+    references = render_references(recipe, songs, references_root)
+    stage("sample", lambda: sample_stage(run, songs, seed, sample_args))
+    stage("eval", lambda: eval_stage(run, references.codec, eval_args))
+    return run, references
