@@ -18,7 +18,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 # one tiny recipe per denoiser family
 FAMILIES = {
-    "unet2d": REPO / "tests/recipes/synctrack-pipeline-tiny.yaml",
+    "unet2d": REPO / "recipes/tiny.yaml",
     "unet1d": REPO / "recipes/baselines/msdm-tiny.yaml",
     "unet3d": REPO / "recipes/baselines/msgld-tiny.yaml",
 }
@@ -57,6 +57,12 @@ def runs(tmp_path_factory):
     return folders
 
 
+def clips(family):
+    """``(sample rate, samples per clip, track names)`` of a family's training data, from its dataset."""
+    dataset = load_recipe(FAMILIES[family], SHRINK).build("data")
+    return dataset.sample_rate, dataset[0]["audio"].shape[-1], dataset.track_names
+
+
 def test_every_builtin_denoiser_family_has_a_tiny_recipe():
     builtin = {part.name for part in get_registry().parts("denoiser") if part.plugin.startswith("synctrack.plugins.")}
     assert builtin == set(FAMILIES)
@@ -66,9 +72,7 @@ def test_every_builtin_denoiser_family_has_a_tiny_recipe():
 
 @pytest.mark.parametrize("family", sorted(FAMILIES))
 def test_build_train_sample_write(family, runs, tmp_path, capsys):
-    recipe = load_recipe(FAMILIES[family], SHRINK)
-    rate, clip = recipe.get("data.sample_rate"), round(recipe.get("data.clip_seconds") * recipe.get("data.sample_rate"))
-    tracks = recipe.get("data.tracks")
+    rate, clip, tracks = clips(family)
     assert (runs[family] / "checkpoints" / "step_00000002" / "model.safetensors").is_file()
     assert f"type: {family}" in (runs[family] / "recipe.yaml").read_text()
 
@@ -125,7 +129,7 @@ def test_msgld_separates_with_the_mixture_as_its_condition(runs, tmp_path, capsy
     ],
 )
 def test_mixture_options_a_model_cannot_use_exit_2(family, options, fragment, runs, tmp_path, capsys):
-    mixture_file = write_mixture(tmp_path / "mix.wav", load_recipe(FAMILIES[family]).get("data.sample_rate"))
+    mixture_file = write_mixture(tmp_path / "mix.wav", clips(family)[0])
     options = [str(mixture_file) if option == "MIX" else option for option in options]
     code, _, err = run(capsys, "sample", runs[family], "--steps", 2, "--out", tmp_path / "out", *options)
     assert code == 2

@@ -8,7 +8,9 @@ has no spatial transformer). The track count is fixed by ``sources``, as in the 
 Mixture condition (``context``): the mixture's latent ``[B, C, T, F]``, average-pooled to each resolution
 and added, through a 1x1x1 convolution, after every block. In training it is dropped with probability
 ``condition_dropout`` (a dropped or absent condition is an all-zero mixture), so one model serves total
-generation (no condition), separation (the mixture given) and, with partial generation, arrangement.
+generation (no condition), separation (the mixture given) and, with partial generation, arrangement. The
+model declares ``context_kind = "mixture"`` (None with ``mixture_condition: false``): the pipeline encodes
+each training batch's mixture, and a user's mixture at sampling time, and passes it as ``context``.
 """
 
 from __future__ import annotations
