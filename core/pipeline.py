@@ -11,6 +11,19 @@ the batch's audio ``[B, S, L]`` (or a mel, when a vocoder turns it into audio). 
 ``synctrack.data.SongBatch`` (``audio``, ``tracks``, ``meta``) or a dict with ``audio``, ``instrument_ids`` and
 ``track_mask``; either may also carry precomputed ``latents`` ``[B, S, ...]`` (the encoder is then skipped)
 and a ``context`` (the condition of conditional models).
+
+Conditions and mixtures. A denoiser declares the condition it takes in ``context_kind``; the pipeline makes
+it, so that recipes, the trainer and the CLI stay the same for every model:
+
+- ``"mixture"`` (MSG-LD): in training, the batch's mixture (its tracks summed and clipped to [-1, 1]) encoded
+  like the stems (:meth:`Pipeline.context_from_batch`); at sampling time, a mixture the user gives
+  (:meth:`Pipeline.encode_mixture`, then ``sample_latents(mixture=...)``), with classifier-free guidance.
+- An unconditional model separates a mixture with a Dirac likelihood instead (MSDM): when its diffusion is
+  of the sigma family and its encoder is additive (the mixture's latent is the sum of the tracks'), the
+  sampler constrains the tracks to sum to the mixture (see :mod:`synctrack.sampling`).
+
+:attr:`Pipeline.mixture_use` says which applies (``"condition"``, ``"constraint"`` or None); a mixture given
+to a model that can use it in neither way is a :class:`~synctrack.errors.UserError`.
 """
 
 from __future__ import annotations
@@ -23,6 +36,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .data.items import mixdown
 from .errors import Problem, RecipeError, UserError
 from .interfaces import Denoiser, Diffusion, Encoder, Sampler, Vocoder
 from .noise import Generators
@@ -30,6 +44,12 @@ from .recipe import Recipe, load_recipe
 from .registry import Registry
 from .sampling import check_pairing
 from .tracks import TrackInfo
+
+
+# What a denoiser's ``context_kind`` may name: the conditions the pipeline knows how to make.
+CONTEXT_KINDS: dict[str, str] = {
+    "mixture": "the song's mixture through the encoder, [B, ...] with one track's latent shape",
+}
 
 
 @dataclass
@@ -155,8 +175,92 @@ class Pipeline(nn.Module):
         """Per-song diffusion losses ``[B]`` of a batch (see the module documentation); their mean is the batch loss."""
         x0 = self.latents(batch)
         if self.layout.latent_shape is None:
+            self.check_latent_shape(x0.shape[1:], "the training batch's latents")
             self.layout.latent_shape = list(x0.shape[2:])
-        return self.diffusion.training_loss(self.denoiser, x0, self.tracks_of(batch), _field(batch, "context"), generator)
+        context = self.context_from_batch(batch)
+        return self.diffusion.training_loss(self.denoiser, x0, self.tracks_of(batch), context, generator)
+
+    # -- conditions, mixtures and shapes --------------------------------------------------------------------
+
+    @property
+    def context_kind(self) -> str | None:
+        """The condition the denoiser takes (``Denoiser.context_kind``): None or ``"mixture"``."""
+        return getattr(self.denoiser, "context_kind", None)
+
+    @property
+    def mixture_use(self) -> str | None:
+        """How this model uses a given mixture: ``"condition"`` (the denoiser is conditioned on it),
+        ``"constraint"`` (Dirac separation: the tracks are made to sum to it) or None (it cannot)."""
+        if self.context_kind == "mixture":
+            return "condition"
+        additive = self.encoder is None or bool(getattr(self.encoder, "additive", False))
+        if additive and self.diffusion.family == "sigma":
+            return "constraint"
+        return None
+
+    @torch.no_grad()
+    def encode_mixture(self, mixture: torch.Tensor) -> torch.Tensor:
+        """A mixture's waveform ``[B, L]`` (or ``[L]``) -> its latent ``[B, ...]``, encoded exactly as one track."""
+        if mixture.dim() == 1:
+            mixture = mixture[None]
+        if mixture.dim() != 2:
+            raise ValueError(f"a mixture is a waveform [B, L] or [L], got shape {tuple(mixture.shape)}")
+        return self.encode_audio(mixture[:, None].to(self.device))[:, 0]
+
+    def context_from_batch(self, batch: Any) -> Any:
+        """The denoiser's condition for a training batch: the batch's own ``context`` when it carries one,
+        else what the denoiser's ``context_kind`` asks for (``"mixture"``: the encoded mixture of the
+        batch's audio), else None."""
+        context = _field(batch, "context")
+        if context is not None or self.context_kind is None:
+            return context
+        audio = _field(batch, "audio")
+        if audio is None:
+            raise UserError(
+                f"denoiser {self._name('denoiser')!r} is conditioned on the mixture, but this batch holds precomputed "
+                "latents without audio: give the batch a `context` (the encoded mixture, [B, ...]) as well"
+            )
+        return self.encode_mixture(mixdown(audio))
+
+    def check_latent_shape(self, shape: Sequence[int], origin: str = "latents") -> None:
+        """Raise a :class:`UserError` when the denoiser cannot run a song's latents of ``shape`` ``[S, C, ...]``."""
+        checker = getattr(self.denoiser, "latent_problem", None)
+        problem = checker(tuple(int(n) for n in shape)) if checker is not None else None
+        if problem:
+            raise UserError(
+                f"model.denoiser {self._name('denoiser')!r} cannot denoise {origin} ([S, ...] = {list(shape)}): {problem}"
+            )
+
+    def check_clip(self, num_samples: int, num_tracks: int) -> None:
+        """Raise a :class:`UserError` when songs of ``num_tracks`` clips of ``num_samples`` samples give latents
+        the denoiser cannot run."""
+        try:
+            per_track = self.latent_shape(num_samples)
+        except NotImplementedError:  # an encoder that cannot say: the first batch is checked instead
+            return
+        through = f" through encoder {self._name('encoder')!r}" if self.encoder is not None else ""
+        self.check_latent_shape((num_tracks, *per_track), f"songs of {num_tracks} tracks of {num_samples} samples{through}")
+
+    def _name(self, section: str) -> str:
+        """The registered name of part ``model.<section>`` (its class name when built without a recipe)."""
+        name = _node_name(self.recipe, f"model.{section}") if self.recipe is not None else None
+        return name or type(getattr(self, section)).__name__
+
+    def mixture_problem(self) -> str | None:
+        """Why this model cannot use a given mixture (see :attr:`mixture_use`), or None when it can."""
+        if self.mixture_use is not None:
+            return None
+        if self.encoder is None:
+            encoder = "no encoder: additive"
+        else:
+            additive = bool(getattr(self.encoder, "additive", False))
+            encoder = f"encoder {self._name('encoder')!r}: {'' if additive else 'not '}additive"
+        return (
+            f"this model cannot use a mixture: its denoiser {self._name('denoiser')!r} takes no mixture condition, and "
+            f"separation by a sum constraint (Dirac likelihood) needs a 'sigma' diffusion and an additive encoder "
+            f"(this model: diffusion {self._name('diffusion')!r}: {self.diffusion.family!r}; {encoder}). "
+            "Mixture-conditioned models: recipes/msgld.yaml; Dirac separation: recipes/msdm.yaml"
+        )
 
     # -- sampling -----------------------------------------------------------------------------------------
 
@@ -200,17 +304,47 @@ class Pipeline(nn.Module):
         length: int | None = None,
         latent_shape: Sequence[int] | None = None,
         on_step: Callable[[int, float, torch.Tensor], None] | None = None,
+        mixture: torch.Tensor | None = None,
+        mixture_track: int | None = None,
     ) -> torch.Tensor:
-        """Latents ``[num, S, ...]`` from the sampler (see :class:`~synctrack.interfaces.Sampler`)."""
+        """Latents ``[num, S, ...]`` from the sampler (see :class:`~synctrack.interfaces.Sampler`).
+
+        ``mixture`` ``[num or 1, ...]`` (a mixture latent, from :meth:`encode_mixture`) asks for separation:
+        it becomes the denoiser's condition or the sampler's sum constraint, as :attr:`mixture_use` says;
+        ``mixture_track`` is the track a sum constraint solves for (default: the first free one).
+        ``context`` (a condition of the denoiser's ``context_kind``) and ``mixture`` may have one song,
+        shared by all ``num``.
+        """
         info = self.resolve_tracks(num, tracks)
         per_track = tuple(latent_shape) if latent_shape is not None else self.latent_shape(length)
         shape = (num, info.num_tracks, *per_track)
+        self.check_latent_shape(shape[1:], "the requested latents")
+        if context is not None and self.context_kind is None:
+            raise UserError(f"denoiser {self._name('denoiser')!r} takes no condition, but a context was given")
+        constraint: dict[str, Any] = {}
+        if mixture is not None:
+            mixture = _per_song(mixture, num, "mixture")
+            use = self.mixture_use
+            if use is None:
+                raise UserError(self.mixture_problem())
+            if use == "condition":
+                if context is not None:
+                    raise UserError("give either a mixture or a context, not both: the mixture is this model's context")
+                if mixture_track is not None:
+                    raise UserError("mixture_track applies to separation by a sum constraint; this model is conditioned on the mixture")
+                context = mixture
+            else:
+                constraint = {"mixture": mixture, "mixture_track": mixture_track}
+        elif mixture_track is not None:
+            raise UserError("mixture_track needs a mixture")
+        if context is not None and isinstance(context, torch.Tensor):
+            context = _per_song(context, num, "context")
         was_training = self.training
         self.eval()
         try:
             return self.sampler.sample(
                 self.denoiser, self.diffusion, shape, info, known=known, known_mask=known_mask, generator=generator,
-                context=context, steps=steps, guidance_scale=guidance_scale, on_step=on_step,
+                context=context, steps=steps, guidance_scale=guidance_scale, on_step=on_step, **constraint,
             )
         finally:
             self.train(was_training)
@@ -243,6 +377,15 @@ class Pipeline(nn.Module):
         if rendered.waveforms is None:
             raise UserError("this model decodes to mels but has no vocoder: add model.vocoder to the recipe to get audio")
         return rendered.waveforms
+
+
+def _per_song(values: torch.Tensor, num: int, what: str) -> torch.Tensor:
+    """``values`` ``[num or 1, ...]`` as ``[num, ...]`` (one song's values shared by all)."""
+    if values.shape[0] == num:
+        return values
+    if values.shape[0] == 1:
+        return values.expand(num, *values.shape[1:])
+    raise ValueError(f"the {what} holds {values.shape[0]} songs; give 1 or {num}")
 
 
 def _crop(waveforms: torch.Tensor, num_samples: int | None) -> torch.Tensor:
@@ -287,6 +430,13 @@ def build(recipe: Recipe | str | os.PathLike, overrides: Sequence[str] = (), reg
             source=recipe.source,
         )
     model = recipe.build("model", registry)
+    kind = getattr(model.denoiser, "context_kind", None)
+    if kind is not None and kind not in CONTEXT_KINDS:
+        raise RecipeError(
+            Problem("model.denoiser", f"denoiser {_node_name(recipe, 'model.denoiser')!r} declares context_kind {kind!r}, "
+                    f"which the pipeline cannot make; known kinds: {', '.join(CONTEXT_KINDS)}"),
+            source=recipe.source,
+        )
     compatible = [p.name for p in registry.parts("sampler") if getattr(p.factory, "diffusion_family", None) == model.diffusion.family]
     check_pairing(model.sampler, model.diffusion, _node_name(recipe, "model.sampler"), _node_name(recipe, "model.diffusion"), compatible)
     if model.encoder is not None and model.vocoder is not None:

@@ -2,8 +2,16 @@
 
 A sampler plugin subclasses :class:`SamplerBase` and writes only its update rule in :meth:`SamplerBase.run`,
 talking to the network through :meth:`SamplingRun.evaluate`. That one call re-noises the known tracks to the
-level being evaluated, applies classifier-free guidance, and returns the (possibly modified) input with the
-:class:`~synctrack.interfaces.Prediction`; :meth:`SamplingRun.finish` puts the known tracks back exactly.
+level being evaluated, applies a mixture constraint (separation, below), applies classifier-free guidance,
+and returns the (possibly modified) input with the :class:`~synctrack.interfaces.Prediction`;
+:meth:`SamplingRun.finish` puts the known tracks back exactly.
+
+Separation with a Dirac likelihood (MSDM, Mariani et al. 2024) is a property of the run, so every sampler of
+the sigma family does it: with a ``mixture``, one track per song is solved for (the mixture minus the other
+present tracks) at every evaluation, and the prediction is projected onto the constraint, the other tracks'
+ODE slopes becoming ``noise_j - noise_solved`` (the gradient of the log prior restricted to the set where the
+tracks sum to the mixture). The solved track's slope is minus the sum of the others', so every step keeps
+the sum; :meth:`SamplingRun.finish` applies the constraint once more, exactly.
 
 Random draws all come from the caller's generator, in a fixed order: the initial noise, then, step by step,
 the draws in the order the step makes them (the re-noising of known tracks at each evaluation, only when
@@ -20,6 +28,7 @@ import torch
 from . import noise as draws
 from .errors import ArgumentError, UserError
 from .interfaces import Diffusion, Prediction, Sampler
+from .interfaces.process import per_song
 from .tracks import TrackInfo
 
 FAMILY_EXAMPLES = {"timestep": "ddpm", "sigma": "edm"}
@@ -57,6 +66,62 @@ def check_pairing(
     )
 
 
+class MixtureConstraint:
+    """The Dirac likelihood of a mixture: the present tracks of each song sum to ``mixture``.
+
+    ``mixture`` is ``[B, ...]`` (one track's latent shape); ``solved`` and ``others`` are bool ``[B, S]``: the
+    track solved for in each song, and the other present tracks.
+    """
+
+    def __init__(self, mixture: torch.Tensor, solved: torch.Tensor, others: torch.Tensor) -> None:
+        extra = [1] * (mixture.dim() - 1)
+        self.mixture = mixture
+        self.solved = solved.reshape(*solved.shape, *extra)  # [B, S, 1, ...]
+        self.others = others.reshape(*others.shape, *extra)
+
+    def apply(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` ``[B, S, ...]`` with the solved track set to the mixture minus the other present tracks."""
+        rest = torch.where(self.others, x, torch.zeros_like(x)).sum(1)
+        return torch.where(self.solved, (self.mixture - rest).unsqueeze(1), x)
+
+    def project(self, x: torch.Tensor, prediction: Prediction, level: torch.Tensor) -> Prediction:
+        """The prediction's ODE slope (its noise estimate) moved onto the constraint; ``level`` ``[B]`` sigmas."""
+        noise = prediction.noise
+        zero = torch.zeros_like(noise)
+        solved_noise = torch.where(self.solved, noise, zero).sum(1, keepdim=True)
+        slope = torch.where(self.others, noise - solved_noise, zero)
+        slope = torch.where(self.solved, -slope.sum(1, keepdim=True), slope)
+        return Prediction(x0=x - per_song(level.to(x.device), x) * slope, noise=slope)
+
+
+def mixture_constraint(
+    mixture: torch.Tensor,
+    shape: tuple[int, ...],
+    tracks: TrackInfo,
+    known_mask: torch.Tensor | None,
+    mixture_track: int | None,
+) -> MixtureConstraint:
+    """Check a separation request and choose the solved track of each song (see :class:`Sampler`)."""
+    if tuple(mixture.shape) != (shape[0], *shape[2:]):
+        raise ValueError(f"the mixture must be [B, ...] = {[shape[0], *shape[2:]]} (one track's latents per song), got {list(mixture.shape)}")
+    free = tracks.mask if known_mask is None else tracks.mask & ~known_mask
+    if mixture_track is not None:
+        if not -shape[1] <= mixture_track < shape[1]:
+            raise SamplingSettingsError(f"mixture_track {mixture_track} is not a track index of {shape[1]} tracks")
+        slot = mixture_track % shape[1]
+        if not bool(free[:, slot].all()):
+            raise SamplingSettingsError(
+                f"mixture_track {mixture_track} must be present and not given in every song, so that it can be solved for"
+            )
+        solved = torch.zeros_like(free)
+        solved[:, slot] = True
+    else:
+        if not bool(free.any(1).all()):
+            raise SamplingSettingsError("a song has no track left to separate: every present track is given")
+        solved = torch.nn.functional.one_hot(free.long().argmax(1), shape[1]).bool()  # the first free track
+    return MixtureConstraint(mixture, solved, tracks.mask & ~solved)
+
+
 class SamplingRun:
     """The state shared by one :meth:`Sampler.sample` call and the sampler's loop."""
 
@@ -73,6 +138,7 @@ class SamplingRun:
         guidance_scale: float,
         on_step: Callable[[int, float, torch.Tensor], None] | None,
         dtype: torch.dtype,
+        constraint: MixtureConstraint | None = None,
     ) -> None:
         self.denoiser = denoiser
         self.diffusion = diffusion
@@ -85,6 +151,7 @@ class SamplingRun:
         self.guidance_scale = guidance_scale
         self.on_step = on_step
         self.known = known
+        self.constraint = constraint
         # [B, S] -> [B, S, 1, ...] so it selects whole tracks of x
         self._known_where = None if known_mask is None else known_mask.reshape(*known_mask.shape, *([1] * (len(shape) - 2)))
 
@@ -97,19 +164,28 @@ class SamplingRun:
         return torch.full((self.shape[0],), float(level), dtype=torch.float32, device=self.device)
 
     def evaluate(self, x: torch.Tensor, level: float | torch.Tensor) -> tuple[torch.Tensor, Prediction]:
-        """Re-noise the known tracks to ``level``, run the (guided) network; return the input used and its prediction.
+        """Re-noise the known tracks to ``level``, apply the mixture constraint, run the (guided) network;
+        return the input used and its prediction.
 
         Samplers continue from the returned input, not from ``x``: the known tracks must enter the update at
-        the level they were re-noised to.
+        the level they were re-noised to, and the solved track at its constrained value.
         """
         levels = self.levels(level)
         if self._known_where is not None:
             renoised = self.diffusion.add_noise(self.known, levels, self.normal())
             x = torch.where(self._known_where, renoised, x)
-        prediction = self.diffusion.predict(self.denoiser, x, levels, self.tracks, self.context)
-        if self.context is not None and self.guidance_scale != 1.0:
-            unconditional = self.diffusion.predict(self.denoiser, x, levels, self.tracks, None)
-            prediction = prediction.guide(unconditional, self.guidance_scale)
+        if self.constraint is not None:
+            x = self.constraint.apply(x)
+        if self.context is not None and self.guidance_scale == 0.0:
+            # exactly the unconditional model (and one pass instead of two)
+            prediction = self.diffusion.predict(self.denoiser, x, levels, self.tracks, None)
+        else:
+            prediction = self.diffusion.predict(self.denoiser, x, levels, self.tracks, self.context)
+            if self.context is not None and self.guidance_scale != 1.0:
+                unconditional = self.diffusion.predict(self.denoiser, x, levels, self.tracks, None)
+                prediction = prediction.guide(unconditional, self.guidance_scale)
+        if self.constraint is not None:
+            prediction = self.constraint.project(x, prediction, levels)
         return x, prediction
 
     def step_done(self, index: int, level: float, x: torch.Tensor) -> None:
@@ -117,9 +193,11 @@ class SamplingRun:
             self.on_step(index, level, x)
 
     def finish(self, x: torch.Tensor) -> torch.Tensor:
-        """Known tracks exactly as given; absent tracks (``tracks.mask`` False) zero."""
+        """Known tracks exactly as given, the mixture constraint applied; absent tracks (``tracks.mask`` False) zero."""
         if self._known_where is not None:
             x = torch.where(self._known_where, self.known, x)
+        if self.constraint is not None:
+            x = self.constraint.apply(x)
         present = self.tracks.mask.reshape(*self.tracks.mask.shape, *([1] * (x.dim() - 2)))
         return torch.where(present, x, torch.zeros_like(x))
 
@@ -157,6 +235,8 @@ class SamplerBase(Sampler):
         steps: int | None = None,
         guidance_scale: float | None = None,
         on_step: Callable[[int, float, torch.Tensor], None] | None = None,
+        mixture: torch.Tensor | None = None,
+        mixture_track: int | None = None,
     ) -> torch.Tensor:
         check_pairing(self, diffusion)
         shape = tuple(int(n) for n in shape)
@@ -181,6 +261,15 @@ class SamplerBase(Sampler):
         if steps is not None and steps < 1:
             raise SamplingSettingsError(f"steps must be at least 1, got {steps}")
         scale = self.guidance_scale if guidance_scale is None else float(guidance_scale)
-        run = SamplingRun(denoiser, diffusion, shape, tracks, known, known_mask, generator, context, scale, on_step, dtype)
+        constraint = None
+        if mixture is not None:
+            if diffusion.family != "sigma":
+                raise SamplingSettingsError(
+                    f"separating a mixture (Dirac likelihood) needs a 'sigma' diffusion such as 'edm'; this is a "
+                    f"{diffusion.family!r} diffusion"
+                )
+            mixture = mixture.to(tracks.instrument_ids.device, dtype)
+            constraint = mixture_constraint(mixture, shape, tracks, known_mask, mixture_track)
+        run = SamplingRun(denoiser, diffusion, shape, tracks, known, known_mask, generator, context, scale, on_step, dtype, constraint)
         with torch.no_grad():
             return run.finish(self.run(run, steps))

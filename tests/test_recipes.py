@@ -42,6 +42,56 @@ def test_docs_model_table_matches_the_recipes():
         assert (counts["unet"], counts["mixers"], counts["conditioner"], counts["total"]) == (unet, mixers, prior, total), path
 
 
+# The families table: | family | recipe | `denoiser` | U-Net | encoder | vocoder | total | rate | latent | tasks |
+FAMILY_ROW = re.compile(r"^\| (SyncTrack|MSDM|MSG-LD) \|(.*)\|$", re.M)
+
+
+def family_rows():
+    text = (REPO / "docs" / "models.md").read_text()
+    return {m[1]: [cell.strip() for cell in m[2].split("|")] for m in FAMILY_ROW.finditer(text)}
+
+
+def count(recipe, section):
+    """Parameters of ``model.<section>`` built on the meta device, or None when the recipe has no such part."""
+    if recipe.get(f"model.{section}") is None:
+        return None
+    with torch.device("meta"):
+        return parameter_breakdown(recipe.build(f"model.{section}"), name=section)["total"]
+
+
+def number(cell):
+    return None if cell == "-" else int(cell.replace(",", ""))
+
+
+def test_docs_families_table_matches_the_recipes():
+    rows = family_rows()
+    assert set(rows) == {"SyncTrack", "MSDM", "MSG-LD"}
+    for family, (path, denoiser, unet, encoder, vocoder, total, rate, latent, tasks) in rows.items():
+        recipe = load_recipe(REPO / path)
+        assert f"`{recipe.get('model.denoiser.type')}`" == denoiser, family
+        counts = (count(recipe, "denoiser"), count(recipe, "encoder"), count(recipe, "vocoder"))
+        expected = f"| {family} | {path} | {denoiser} | " + " | ".join("-" if c is None else f"{c:,}" for c in counts)
+        assert (number(unet), number(encoder), number(vocoder)) == counts, f"docs/models.md should read: {expected} | ..."
+        assert number(total) == sum(c or 0 for c in counts), family
+        with torch.device("meta"):  # no memory, and no pretrained weights loaded
+            encoder_part = recipe.build("model.encoder")
+        clip = round(recipe.get("data.clip_seconds") * recipe.get("data.sample_rate"))
+        assert rate == f"{encoder_part.sample_rate} Hz" == f"{recipe.get('data.sample_rate')} Hz", family
+        assert latent == " x ".join(str(n) for n in encoder_part.latent_shape(clip)), family
+        assert tasks, family
+
+
+@pytest.mark.parametrize("family", ["MSDM", "MSG-LD"])
+def test_params_flag_prints_the_baselines_counts(cli, family):
+    path, _, unet, encoder, vocoder = family_rows()[family][:5]
+    result = cli("recipe", "show", path, "--params")
+    assert result.returncode == 0, result.stderr
+    assert re.search(rf"denoiser\s*│\s*total\s*│\s*{unet}\b", result.stdout)
+    assert re.search(rf"encoder\s*│\s*total\s*│\s*{encoder}\b", result.stdout)
+    if vocoder != "-":
+        assert re.search(rf"vocoder\s*│\s*total\s*│\s*{vocoder}\b", result.stdout)
+
+
 def test_paper_size_heads_are_8_12_20():
     with torch.device("meta"):
         denoiser = load_recipe(REPO / "recipes/synctrack.yaml").build("model.denoiser")

@@ -1,10 +1,15 @@
-"""``synctrack sample CHECKPOINT --num N --out DIR [--steps K] [--sampler NAME] [--given TRACK=FILE.wav ...]``.
+"""``synctrack sample CHECKPOINT --num N --out DIR [--steps K] [--sampler NAME] [--given TRACK=FILE.wav ...]
+[--mixture FILE.wav [--guidance W]]``.
 
 Generates ``N`` songs with a trained model and writes ``DIR/song_<i>/<track>.wav``, ``mix.wav`` and
-``mels.png``. ``--given`` fixes tracks (partial generation): the file is read at the model's sample rate, cut or
-zero-padded to the training clip length, and written back unchanged next to the generated tracks. CHECKPOINT is
-a run folder (its latest checkpoint) or a ``checkpoints/step_*`` folder; ``KEY=VALUE`` overrides change the
-stored recipe (for example a moved encoder weight file).
+``mels.png``. ``--given`` fixes tracks (partial generation, arrangement): the file is read at the model's
+sample rate, cut or zero-padded to the training clip length, and written back unchanged next to the generated
+tracks. ``--mixture`` separates a mixture (read the same way): a mixture-conditioned model (MSG-LD) is
+conditioned on it, with classifier-free guidance ``--guidance W`` (0: ignore the mixture); an unconditional
+model with a sigma diffusion and an additive encoder (MSDM) constrains its tracks to sum to it (Dirac
+likelihood; ``--mixture-track`` names the track solved for). CHECKPOINT is a run folder (its latest
+checkpoint) or a ``checkpoints/step_*`` folder; ``KEY=VALUE`` overrides change the stored recipe (for
+example a moved encoder weight file).
 """
 
 from __future__ import annotations
@@ -41,7 +46,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     parser.add_argument("--given", action="append", default=[], metavar="TRACK=FILE.wav", help="a track to keep (repeatable)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    parser.add_argument("--guidance", type=float, default=None, help="classifier-free guidance scale (conditional models)")
+    parser.add_argument("--mixture", type=Path, default=None, metavar="FILE.wav", help="a mixture to separate")
+    parser.add_argument("--mixture-track", default=None, metavar="TRACK",
+                        help="with --mixture on a Dirac-separating model: the track solved as the mixture minus the others "
+                             "(default: the first track not given)")
+    parser.add_argument("--guidance", type=float, default=None,
+                        help="classifier-free guidance scale of a conditional model (default: the recipe's; 0: unconditional)")
     parser.add_argument("--batch-size", type=positive, default=None, help="songs per sampler call (default: all)")
     parser.add_argument("--no-ema", action="store_true", help="use the trained weights, not their EMA")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, mps or auto (default)")
@@ -99,6 +109,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"{stored['folder']}: the model's sample rate is unknown (no encoder, vocoder or recorded data rate)")
     names = layout.track_names or [f"track{i}" for i in range(len(layout.instrument_ids))]
     given = parse_given(args.given, names)
+    mixture, mixture_track = read_mixture(args, pipeline, names, rate, stored["folder"])
 
     known = known_mask = None
     given_audio: dict[int, torch.Tensor] = {}
@@ -125,6 +136,8 @@ def run(args: argparse.Namespace) -> int:
             extra = {}
             if known is not None:
                 extra = {"known": known.expand(count, *known.shape[1:]), "known_mask": known_mask.expand(count, -1)}
+            if mixture is not None:
+                extra.update(mixture=mixture, mixture_track=mixture_track)
             latents = pipeline.sample_latents(count, steps=args.steps, generator=generator, guidance_scale=args.guidance, **extra)
             rendered = pipeline.render(latents)
             if rendered.waveforms is None:
@@ -140,9 +153,43 @@ def run(args: argparse.Namespace) -> int:
             mels = rendered.mels.detach().cpu() if rendered.mels is not None else None
             written += write_songs(args.out, waveforms, names, rate, mels=mels, first_index=start)
             bar.update(task, advance=count)
-    console.out.print(
-        f"wrote {len(written)} song(s) to {args.out} ({pipeline.sampler.__class__.__name__}, "
-        f"{steps_per_song or 'default'} steps, seed {args.seed}{', given: ' + ', '.join(names[s] for s in given) if given else ''})",
-        markup=False,
-    )
+    details = [pipeline.sampler.__class__.__name__, f"{steps_per_song or 'default'} steps", f"seed {args.seed}"]
+    if given:
+        details.append("given: " + ", ".join(names[s] for s in given))
+    if mixture is not None:
+        how = "as the condition" if pipeline.mixture_use == "condition" else "by a sum constraint"
+        details.append(f"separating {args.mixture} {how}")
+    console.out.print(f"wrote {len(written)} song(s) to {args.out} ({', '.join(details)})", markup=False)
     return 0
+
+
+def read_mixture(args: argparse.Namespace, pipeline, names: list[str], rate: int, folder: Path):
+    """The ``--mixture`` latent ``[1, ...]`` and the ``--mixture-track`` index, after checking the options
+    against what the model can do (None, None without ``--mixture``)."""
+    from ..audio import load_audio
+
+    use = pipeline.mixture_use
+    if args.guidance is not None and pipeline.context_kind is None:
+        raise UserError(
+            f"--guidance applies to conditional models; the denoiser of {folder} takes no condition "
+            "(for an unconditional model, --mixture separates by a sum constraint, without guidance)"
+        )
+    if args.mixture is None:
+        if args.mixture_track is not None:
+            raise UserError("--mixture-track needs --mixture")
+        if args.guidance is not None:
+            console.warning("without --mixture the model generates unconditionally; --guidance has no effect")
+        return None, None
+    if use is None:
+        raise UserError(f"--mixture {args.mixture}: {pipeline.mixture_problem()}")
+    track = None
+    if args.mixture_track is not None:
+        if use != "constraint":
+            raise UserError("--mixture-track applies to separation by a sum constraint; this model is conditioned on the mixture")
+        if args.mixture_track not in names:
+            raise UserError(f"--mixture-track {args.mixture_track!r}: this model has no such track; its tracks: {', '.join(names)}")
+        track = names.index(args.mixture_track)
+    if pipeline.layout.clip_samples is None:
+        raise UserError(f"{folder}: the training clip length is unknown, so --mixture cannot be aligned")
+    audio = fit_length(torch.from_numpy(load_audio(args.mixture, rate)), pipeline.layout.clip_samples)
+    return pipeline.encode_mixture(audio[None]), track

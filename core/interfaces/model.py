@@ -49,12 +49,17 @@ class Encoder(Pretrainable, nn.Module):
     ``decodes_to`` is ``"mel"`` or ``"waveform"`` (above); ``mel_config`` is the
     :class:`synctrack.audio.MelConfig` of a mel encoder (None for waveform encoders): a vocoder fits when
     its ``mel_config`` is equal.
+
+    ``additive`` says that encoding is linear across tracks: the latent of a mixture is the sum of its
+    tracks' latents (true for the waveform encoder, false for mel encoders). Separating a mixture by
+    constraining the generated tracks to sum to it (MSDM's Dirac likelihood) needs it.
     """
 
     registry_kind: ClassVar[str] = "encoder"
     sample_rate: int
     scale_factor: float = 1.0
     decodes_to: ClassVar[Literal["mel", "waveform"]] = "mel"
+    additive: ClassVar[bool] = False
     mel_config: Any = None
 
     def encode(self, waveforms: torch.Tensor) -> torch.Tensor:
@@ -73,10 +78,31 @@ class Denoiser(Pretrainable, nn.Module):
 
     ``forward(x, noise_level, tracks, context=None)``: ``noise_level`` is ``[B]`` (a timestep or a sigma, as
     the diffusion defines), ``tracks`` a :class:`TrackInfo` of ``[B, S]``, ``context`` an optional
-    condition (for example a mixture latent).
+    condition whose meaning ``context_kind`` declares:
+
+    - ``None`` (the default): the denoiser takes no condition; ``context`` is always None.
+    - ``"mixture"``: the song's mixture (its tracks summed, clipped to [-1, 1]) through the pipeline's
+      encoder, ``[B, ...]`` with one track's latent shape. ``context=None`` means "no condition" and is what
+      classifier-free guidance's unconditional pass sends. The pipeline makes it from every training batch
+      and from a user's mixture at sampling time (MSG-LD).
+
+    ``latent_problem(shape)`` says why the denoiser cannot run a song's latents of ``shape`` (``[S, C, ...]``:
+    tracks, then one track's latent shape), or returns None; the pipeline asks before training and sampling,
+    so that a track count, clip length or encoder setting that cannot work is reported as such, not as a
+    shape error deep inside the network.
     """
 
     registry_kind: ClassVar[str] = "denoiser"
+    context_kind: str | None = None
+
+    @property
+    def accepts_context(self) -> bool:
+        """Whether ``forward`` takes a condition (``context_kind`` is set)."""
+        return self.context_kind is not None
+
+    def latent_problem(self, shape: tuple[int, ...]) -> str | None:
+        """Why a song's latents of ``shape`` ``[S, C, ...]`` cannot be denoised, or None (default: no check)."""
+        return None
 
     def forward(
         self, x: torch.Tensor, noise_level: torch.Tensor, tracks: TrackInfo, context: Any = None

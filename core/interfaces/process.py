@@ -131,7 +131,12 @@ class Sampler(PartInterface):
       ``known`` exactly where ``known_mask`` is True.
     - ``context`` (a condition) with ``guidance_scale`` w: classifier-free guidance,
       ``uncond + w * (cond - uncond)`` with the unconditional pass run with ``context=None``; w = 1 (the
-      default) runs the conditional pass only.
+      default) runs the conditional pass only, w = 0 the unconditional pass only.
+    - ``mixture`` ``[B, ...]`` (one track's latent shape): separation by a Dirac likelihood (MSDM). The
+      present tracks are constrained to sum to it: before every network evaluation track ``mixture_track``
+      (default: the first present track that is not given) is set to the mixture minus the other tracks,
+      and the others move along the constraint. Needs a sigma diffusion and latents in which a mixture is
+      the sum of its tracks (``Encoder.additive``). The result sums to ``mixture`` up to rounding.
     - ``generator``: every random draw comes from it, so a seeded generator reproduces the samples.
     - ``steps``: the number of steps (the sampler's recipe default when None).
     - ``on_step(index, level, x)``: called after each step with the current latents (progress, tests).
@@ -153,5 +158,7 @@ class Sampler(PartInterface):
         steps: int | None = None,
         guidance_scale: float | None = None,
         on_step: Any = None,
+        mixture: torch.Tensor | None = None,
+        mixture_track: int | None = None,
     ) -> torch.Tensor:
         raise NotImplementedError

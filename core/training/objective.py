@@ -138,6 +138,7 @@ class DiffusionObjective(Objective):
                 f"data: the dataset gives audio at {rate} Hz but model.encoder expects {encoder_rate} Hz; "
                 "set the dataset's sample_rate to match the encoder"
             )
+        self.pipeline.check_clip(layout.clip_samples, int(audio.shape[0]))  # now, not as a shape error in step 1
 
     def metadata(self) -> dict[str, Any]:
         return {"layout": self.pipeline.layout.to_dict()}

@@ -21,6 +21,7 @@ class WaveformEncoder(Encoder):
     """
 
     decodes_to = "waveform"
+    additive = True  # the latent of a mixture is the sum of its tracks' latents
 
     def __init__(self, sample_rate: int = 16000, multiple: int = 1, scale_factor: float = 1.0) -> None:
         super().__init__()

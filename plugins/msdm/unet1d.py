@@ -152,6 +152,21 @@ class UNet1D(Denoiser):
             multiple *= factor
         return multiple
 
+    def latent_problem(self, shape: tuple[int, ...]) -> str | None:
+        """Why a song of ``shape`` ``[S, 1, L]`` cannot be denoised (wrong source count, not a waveform, a length
+        that is not a multiple of :attr:`length_multiple`), or None."""
+        if len(shape) != 3 or shape[1] != 1:
+            return f"unet1d denoises waveform latents [S, 1, L] (use the waveform encoder), got {list(shape)}"
+        if shape[0] != self.sources:
+            return f"unet1d was built for {self.sources} sources (its `sources`), but the songs have {shape[0]} tracks"
+        if shape[2] % self.length_multiple:
+            product = " x ".join(str(n) for n in [self.patch_factor, *self.factors])
+            return (
+                f"the waveform length {shape[2]} is not a multiple of {self.length_multiple} (patch_factor x factors = "
+                f"{product}); set the waveform encoder's `multiple` to {self.length_multiple} so that it pads clips"
+            )
+        return None
+
     def forward(self, x: torch.Tensor, noise_level: torch.Tensor, tracks: TrackInfo, context: Any = None) -> torch.Tensor:
         """x ``[B, S, 1, L]``, noise_level ``[B]`` -> ``[B, S, 1, L]``; masked sources are zero."""
         if context is not None:

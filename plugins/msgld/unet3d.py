@@ -8,7 +8,9 @@ has no spatial transformer). The track count is fixed by ``sources``, as in the 
 Mixture condition (``context``): the mixture's latent ``[B, C, T, F]``, average-pooled to each resolution
 and added, through a 1x1x1 convolution, after every block. In training it is dropped with probability
 ``condition_dropout`` (a dropped or absent condition is an all-zero mixture), so one model serves total
-generation (no condition), separation (the mixture given) and, with partial generation, arrangement.
+generation (no condition), separation (the mixture given) and, with partial generation, arrangement. The
+model declares ``context_kind = "mixture"`` (None with ``mixture_condition: false``): the pipeline encodes
+each training batch's mixture, and a user's mixture at sampling time, and passes it as ``context``.
 """
 
 from __future__ import annotations
@@ -119,8 +121,6 @@ class UNet3D(Denoiser):
     ``forward(x [B, S, C, T, F], noise_level [B], tracks, context=None | mixture latent [B, C, T, F])``.
     """
 
-    accepts_context = True
-
     def __init__(
         self,
         sources: int = 4,
@@ -143,6 +143,7 @@ class UNet3D(Denoiser):
         self.latent_channels = latent_channels
         self.levels = len(channel_multipliers)
         self.mixture_condition = mixture_condition
+        self.context_kind = "mixture" if mixture_condition else None  # the pipeline encodes the mixture for it
         self.condition_dropout = condition_dropout
         embedding_dim = 4 * base_channels
         self.time_embedding = TimestepEmbedding(base_channels, embedding_dim)
@@ -193,6 +194,22 @@ class UNet3D(Denoiser):
             keep = torch.rand(batch, device=x.device) >= self.condition_dropout
             mixture = mixture * keep[:, None, None, None, None].to(mixture.dtype)
         return mixture
+
+    def latent_problem(self, shape: tuple[int, ...]) -> str | None:
+        """Why a song of ``shape`` ``[S, C, T, F]`` cannot be denoised, or None."""
+        if len(shape) != 4:
+            return f"unet3d denoises latents [S, C, T, F] (a mel VAE's), got {list(shape)}"
+        if shape[0] != self.sources:
+            return f"unet3d was built for {self.sources} stems (its `sources`), but the songs have {shape[0]} tracks"
+        if shape[1] != self.latent_channels:
+            return f"unet3d was built for {self.latent_channels} latent channels (its `latent_channels`), the encoder gives {shape[1]}"
+        multiple = 2 ** (self.levels - 1)
+        if shape[2] % multiple or shape[3] % multiple:
+            return (
+                f"the latent grid {shape[2]} x {shape[3]} must be divisible by {multiple} (2 ** (levels - 1)); choose a "
+                "clip length whose latent frames divide by it"
+            )
+        return None
 
     def _check(self, x: torch.Tensor, context: Any) -> tuple[int, ...]:
         if x.dim() != 5 or x.shape[1] != self.sources or x.shape[2] != self.latent_channels:
