@@ -29,6 +29,18 @@ def default_cache_root() -> Path:
     return Path(base) / "synctrack" / "beats"
 
 
+def ensure_numba_cache_dir() -> Path:
+    """Point numba's compilation cache at ``<cache>/numba`` unless ``NUMBA_CACHE_DIR`` is already set.
+
+    librosa's beat tracker is compiled by numba, which otherwise caches next to librosa's own files in
+    site-packages: a folder that may be read-only, and where processes compiling at the same time were seen to
+    leave entries that crash (segfault) every later run. Call before librosa is imported.
+    """
+    folder = Path(os.environ.get("NUMBA_CACHE_DIR") or default_cache_root().parent / "numba")
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(folder))
+    return folder
+
+
 def file_digest(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     """SHA-256 of a file's bytes, hex."""
     digest = hashlib.sha256()

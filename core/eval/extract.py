@@ -82,6 +82,12 @@ def extract_beats(
                 cache.put(digests[path], beats[path])
                 advance()
             return beats
+        # One file in this process first: numba compiles (and caches) the tracker once, instead of every
+        # worker compiling and writing the same cache entries at the same time.
+        first = todo.pop(0)
+        beats[first] = track_file(tracker, first)
+        cache.put(digests[first], beats[first])
+        advance()
         context = multiprocessing.get_context("spawn")
         with futures.ProcessPoolExecutor(min(workers, len(todo)), mp_context=context, initializer=_init_worker) as pool:
             pending = {pool.submit(track_file, tracker, path): path for path in todo}

@@ -9,6 +9,8 @@ of the comparison.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,6 +77,11 @@ def render_references(recipe: Recipe, count: int, root: Path, split: str = "test
     pipeline.eval()
     names = list(dataset.track_names)
     rate = dataset.sample_rate
+    # Render into private folders and rename them into place: ablations run in parallel processes may
+    # render the same references at the same time, and a reader must never see a half-written folder.
+    staging = {folder: folder.with_name(f".{folder.name}.{os.getpid()}") for folder in (raw, codec)}
+    for folder in staging.values():
+        shutil.rmtree(folder, ignore_errors=True)
     with torch.no_grad():
         for start in range(0, count, batch):
             items = [dataset[index] for index in range(start, min(start + batch, count))]
@@ -84,8 +91,13 @@ def render_references(recipe: Recipe, count: int, root: Path, split: str = "test
                 raise UserError(f"{recipe.source}: the model has no way to audio (a mel decoder without a vocoder)")
             for offset, item in enumerate(items):
                 index = start + offset
-                write_song(raw / f"song_{index:03d}", item["audio"], names, rate)
-                write_song(codec / f"song_{index:03d}", rendered.waveforms[offset].cpu(), names, rate)
-    _mark(raw, expected)
-    _mark(codec, expected)
+                write_song(staging[raw] / f"song_{index:03d}", item["audio"], names, rate)
+                write_song(staging[codec] / f"song_{index:03d}", rendered.waveforms[offset].cpu(), names, rate)
+    for final, temporary in staging.items():
+        _mark(temporary, expected)
+        if _complete(final, expected):
+            shutil.rmtree(temporary)  # another process finished first
+            continue
+        shutil.rmtree(final, ignore_errors=True)  # an outdated or unfinished folder
+        os.replace(temporary, final)
     return References(raw, codec, count)

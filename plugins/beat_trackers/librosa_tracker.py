@@ -7,7 +7,10 @@ from typing import Any
 import numpy as np
 
 from synctrack.audio.io import resample
+from synctrack.eval.cache import ensure_numba_cache_dir
 from synctrack.interfaces import BeatTracker
+
+ensure_numba_cache_dir()  # before librosa (and numba) are imported, here and in every worker process
 
 
 class LibrosaTracker(BeatTracker):
