@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
+
+from .files import atomic_path
 
 
 def pyplot() -> Any:
@@ -22,15 +23,9 @@ def save_figure(figure: Any, path: str | os.PathLike, dpi: int = 80) -> Path:
     """Write ``figure`` to ``path`` (PNG) through a temporary file and a rename, then close it."""
     plt = pyplot()
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".png", dir=path.parent)
-    os.close(handle)
     try:
-        figure.savefig(temporary, dpi=dpi)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+        with atomic_path(path, suffix=path.suffix or ".png") as temporary:
+            figure.savefig(temporary, dpi=dpi)
     finally:
         plt.close(figure)
     return path

@@ -8,7 +8,6 @@ the resampling. Every failure a user can cause (a missing, unreadable, empty or 
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import torch
 import torchaudio
 
 from ..errors import UserError
+from ..files import atomic_path
 
 
 class AudioError(UserError):
@@ -71,15 +71,8 @@ def save_audio(path: str | os.PathLike, audio: np.ndarray | torch.Tensor, sample
     audio = np.asarray(audio, dtype=np.float32)
     if not np.isfinite(audio).all():
         raise ValueError(f"refusing to write {path}: the audio contains NaN or infinite samples")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix or ".wav", dir=path.parent)
-    os.close(handle)
-    try:
+    with atomic_path(path, suffix=path.suffix or ".wav") as temporary:
         soundfile.write(temporary, np.clip(audio, -1.0, 1.0), sample_rate, subtype=subtype, format=_format_of(path))
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
     return path
 
 

@@ -7,12 +7,12 @@ import io
 import json
 import math
 import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..files import write_text_atomically
 from ..interfaces.evaluation import MetricValue
 
 SUMMARY_COLUMNS = ("set", "metric", "track", "value", "ci_low", "ci_high", "n", "better", "note")
@@ -116,13 +116,4 @@ def _number(value: float | None) -> str:
     return repr(float(value))
 
 
-def write_text_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+write_text_atomic = write_text_atomically

@@ -79,7 +79,8 @@ def train_stage(run: RecipeRun, overrides: Sequence[str], steps: int) -> str:
 
 
 def sample_stage(run: RecipeRun, songs: int, seed: int, sample_args: Sequence[str]) -> str:
-    from ..training.checkpoint import latest_checkpoint, write_text_atomically
+    from ..files import write_text_atomically
+    from ..training.checkpoint import latest_checkpoint
 
     checkpoint = latest_checkpoint(run.run)
     request = {"checkpoint": checkpoint.name, "songs": songs, "seed": seed, "args": list(sample_args)}

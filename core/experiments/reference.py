@@ -44,7 +44,7 @@ def _complete(folder: Path, expected: dict) -> bool:
 
 
 def _mark(folder: Path, description: dict) -> None:
-    from ..training.checkpoint import write_text_atomically
+    from ..files import write_text_atomically
 
     write_text_atomically(folder / MARKER, json.dumps(description, indent=2, sort_keys=True))
 

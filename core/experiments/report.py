@@ -119,7 +119,7 @@ def bar_chart(rows: Sequence[ComparisonRow], path: Path, title: str) -> Path:
 
 def write_comparison(rows: Sequence[ComparisonRow], out: Path, title: str) -> dict[str, Path]:
     """``out/comparison.csv`` and ``out/comparison.png``; returns their paths."""
-    from ..training.checkpoint import write_text_atomically
+    from ..files import write_text_atomically
 
     out.mkdir(parents=True, exist_ok=True)
     csv_path = out / "comparison.csv"

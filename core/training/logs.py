@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 import warnings
 from collections.abc import Mapping
@@ -13,6 +12,8 @@ from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from ..files import write_text_atomically
 
 LOG_FILE = "log.jsonl"
 
@@ -43,9 +44,7 @@ class RunLog:
                     kept.append(line)
             except json.JSONDecodeError:  # a line cut by a crash
                 continue
-        temporary = self.path.with_name(f".{self.path.name}.tmp")
-        temporary.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
-        os.replace(temporary, self.path)
+        write_text_atomically(self.path, "".join(line + "\n" for line in kept))
 
     def write(self, row: Mapping[str, Any]) -> None:
         with open(self.path, "a", encoding="utf-8") as file:
