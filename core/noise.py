@@ -16,7 +16,7 @@ how many processes or accumulation steps share the batch, which is what makes a 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -56,6 +56,23 @@ def integers(low: int, high: int, shape: Sequence[int], generator: Generators = 
              device: torch.device | str | None = None) -> torch.Tensor:
     """Uniform integers in ``[low, high)`` of ``shape`` (long) on ``device``."""
     return _draw("integers", tuple(shape), generator, low=low, high=high).to(device or "cpu")
+
+
+def levels_and_noise(
+    x0: torch.Tensor,
+    generator: Generators,
+    draw_levels: Callable[[int, torch.Generator | None], torch.Tensor],
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A training noise level ``[B]`` and noise shaped like ``x0`` ``[B, ...]``, on ``x0``'s device.
+
+    ``draw_levels(count, generator)`` draws ``count`` levels (timesteps, log-sigmas...). With one generator
+    (or None) the levels are drawn for the whole batch, then the noise; with one generator per song each
+    song draws its level, then its noise, from its own stream, so a song's draws do not depend on the batch.
+    """
+    if generator is None or isinstance(generator, torch.Generator):
+        return draw_levels(x0.shape[0], generator).to(x0.device), normal(x0.shape, generator, x0.device, x0.dtype)
+    pairs = [(draw_levels(1, gen), normal((1, *x0.shape[1:]), gen, dtype=x0.dtype)) for gen in generator]
+    return torch.cat([p[0] for p in pairs]).to(x0.device), torch.cat([p[1] for p in pairs]).to(x0.device)
 
 
 def derive_seed(*parts: int | str) -> int:

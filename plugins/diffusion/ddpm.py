@@ -104,14 +104,7 @@ class DDPM(TimestepDiffusion):
 
         Each song draws its timestep, then its noise, from its generator.
         """
-        batch = x0.shape[0]
-        if isinstance(generator, torch.Generator) or generator is None:
-            t = draws.integers(0, self.num_timesteps, (batch,), generator, x0.device)
-            noise = draws.normal(x0.shape, generator, x0.device, x0.dtype)
-        else:  # one generator per song: each song's timestep and noise come from its own stream
-            pairs = [(draws.integers(0, self.num_timesteps, (1,), g), draws.normal((1, *x0.shape[1:]), g, dtype=x0.dtype)) for g in generator]
-            t = torch.cat([p[0] for p in pairs]).to(x0.device)
-            noise = torch.cat([p[1] for p in pairs]).to(x0.device)
+        t, noise = draws.levels_and_noise(x0, generator, lambda count, gen: draws.integers(0, self.num_timesteps, (count,), gen))
         x_t = self.add_noise(x0, t, noise)
         output = denoiser(x_t, t.to(torch.float32), tracks, context)
         if self.prediction == "epsilon":

@@ -65,14 +65,7 @@ class EDM(SigmaDiffusion):
         generator: draws.Generators = None,
     ) -> torch.Tensor:
         """Per-song preconditioned loss ``[B]``; each song draws ``ln sigma``, then its noise, from its generator."""
-        batch = x0.shape[0]
-        if isinstance(generator, torch.Generator) or generator is None:
-            log_sigma = draws.normal((batch,), generator, x0.device)
-            noise = draws.normal(x0.shape, generator, x0.device, x0.dtype)
-        else:
-            pairs = [(draws.normal((1,), g), draws.normal((1, *x0.shape[1:]), g, dtype=x0.dtype)) for g in generator]
-            log_sigma = torch.cat([p[0] for p in pairs]).to(x0.device)
-            noise = torch.cat([p[1] for p in pairs]).to(x0.device)
+        log_sigma, noise = draws.levels_and_noise(x0, generator, lambda count, gen: draws.normal((count,), gen))
         sigma = (self.p_mean + self.p_std * log_sigma).exp()
         x = self.add_noise(x0, sigma, noise)
         raw, c_skip, c_out = self._network(denoiser, x, sigma, tracks, context)
