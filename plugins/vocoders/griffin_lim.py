@@ -25,7 +25,7 @@ from typing import Literal
 
 import torch
 import torchaudio
-from einops import rearrange
+from einops import rearrange, repeat
 
 from synctrack.audio import MelConfig, log_mel_range, mel_filterbank
 from synctrack.errors import UserError
@@ -93,9 +93,11 @@ class GriffinLimVocoder(Vocoder):
         forward = basis.to_sparse().coalesce()
         backward = basis.transpose(0, 1).contiguous().to_sparse().coalesce()
         target = rearrange(mel, "n m t -> m (n t)")
-        # Zeros would stay zero under multiplicative updates: start strictly positive.
+        # Zeros would stay zero under multiplicative updates: start strictly positive, by an offset taken from
+        # each track's own mel so that no track depends on another in the batch.
+        offset = repeat(1e-6 * mel.mean(dim=(1, 2)), "n -> (n t)", t=mel.shape[-1])
         # InverseMelScale returns a transposed (column-major) tensor; sparse products on it are ~7x slower
-        estimate = rearrange(estimate, "n f t -> f (n t)").contiguous() + 1e-6 * target.mean()
+        estimate = rearrange(estimate, "n f t -> f (n t)").contiguous() + offset
         numerator = torch.sparse.mm(backward, target)
         for _ in range(self.nnls_iterations):
             denominator = torch.sparse.mm(backward, torch.sparse.mm(forward, estimate))
