@@ -25,7 +25,7 @@ from typing import Literal
 
 import torch
 import torchaudio
-from einops import rearrange, repeat
+from einops import rearrange
 
 from synctrack.audio import MelConfig, log_mel_range, mel_filterbank
 from synctrack.errors import UserError
@@ -95,9 +95,9 @@ class GriffinLimVocoder(Vocoder):
         target = rearrange(mel, "n m t -> m (n t)")
         # Zeros would stay zero under multiplicative updates: start strictly positive, by an offset taken from
         # each track's own mel so that no track depends on another in the batch.
-        offset = repeat(1e-6 * mel.mean(dim=(1, 2)), "n -> (n t)", t=mel.shape[-1])
+        estimate = estimate + 1e-6 * mel.mean(dim=(1, 2), keepdim=True)
         # InverseMelScale returns a transposed (column-major) tensor; sparse products on it are ~7x slower
-        estimate = rearrange(estimate, "n f t -> f (n t)").contiguous() + offset
+        estimate = rearrange(estimate, "n f t -> f (n t)").contiguous()
         numerator = torch.sparse.mm(backward, target)
         for _ in range(self.nnls_iterations):
             denominator = torch.sparse.mm(backward, torch.sparse.mm(forward, estimate))
