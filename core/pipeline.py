@@ -39,7 +39,7 @@ from torch import nn
 from .data.items import mixdown
 from .errors import Problem, RecipeError, UserError
 from .interfaces import Denoiser, Diffusion, Encoder, Sampler, Vocoder
-from .noise import Generators
+from .noise import Generators, uniform
 from .recipe import Recipe, load_recipe
 from .registry import Registry
 from .sampling import check_pairing
@@ -152,8 +152,12 @@ class Pipeline(nn.Module):
 
     # -- training -----------------------------------------------------------------------------------------
 
-    def latents(self, batch: Any) -> torch.Tensor:
-        """Clean latents ``[B, S, ...]`` of a batch: its ``latents``, else the encoded audio, else the audio."""
+    def latents(self, batch: Any, generator: Generators = None) -> torch.Tensor:
+        """Clean latents ``[B, S, ...]`` of a batch: its ``latents``, else the encoded audio, else the audio.
+
+        An encoder that samples (a VAE's posterior) draws from ``generator``: with one generator per song
+        (what the trainer passes) a song's latents do not depend on the batch or the process it is in.
+        """
         latents = _field(batch, "latents")
         if latents is not None:
             return latents
@@ -161,7 +165,7 @@ class Pipeline(nn.Module):
         if self.encoder is None:
             return audio
         with torch.no_grad():
-            return self.encoder.encode(audio)
+            return self.encoder.encode(audio, generator=generator)
 
     @staticmethod
     def tracks_of(batch: Any) -> TrackInfo:
@@ -172,12 +176,17 @@ class Pipeline(nn.Module):
         return TrackInfo(batch["instrument_ids"], batch["track_mask"])
 
     def training_loss(self, batch: Any, generator: Generators = None) -> torch.Tensor:
-        """Per-song diffusion losses ``[B]`` of a batch (see the module documentation); their mean is the batch loss."""
-        x0 = self.latents(batch)
+        """Per-song diffusion losses ``[B]`` of a batch (see the module documentation); their mean is the batch loss.
+
+        Every draw of the step comes from ``generator`` (one per song from the trainer), in a fixed order per
+        song: the encoder's (stems, then the mixture of a mixture-conditioned model), then the diffusion's
+        noise level and noise.
+        """
+        x0 = self.latents(batch, generator)
         if self.layout.latent_shape is None:
             self.check_latent_shape(x0.shape[1:], "the training batch's latents")
             self.layout.latent_shape = list(x0.shape[2:])
-        context = self.context_from_batch(batch)
+        context = self.context_from_batch(batch, generator)
         return self.diffusion.training_loss(self.denoiser, x0, self.tracks_of(batch), context, generator)
 
     # -- conditions, mixtures and shapes --------------------------------------------------------------------
@@ -199,28 +208,39 @@ class Pipeline(nn.Module):
         return None
 
     @torch.no_grad()
-    def encode_mixture(self, mixture: torch.Tensor) -> torch.Tensor:
-        """A mixture's waveform ``[B, L]`` (or ``[L]``) -> its latent ``[B, ...]``, encoded exactly as one track."""
+    def encode_mixture(self, mixture: torch.Tensor, generator: Generators = None) -> torch.Tensor:
+        """A mixture's waveform ``[B, L]`` (or ``[L]``) -> its latent ``[B, ...]``, encoded exactly as one track
+        (a sampling encoder draws from ``generator``, one per song allowed)."""
         if mixture.dim() == 1:
             mixture = mixture[None]
         if mixture.dim() != 2:
             raise ValueError(f"a mixture is a waveform [B, L] or [L], got shape {tuple(mixture.shape)}")
-        return self.encode_audio(mixture[:, None].to(self.device))[:, 0]
+        return self.encode_audio(mixture[:, None].to(self.device), generator)[:, 0]
 
-    def context_from_batch(self, batch: Any) -> Any:
+    def context_from_batch(self, batch: Any, generator: Generators = None) -> Any:
         """The denoiser's condition for a training batch: the batch's own ``context`` when it carries one,
         else what the denoiser's ``context_kind`` asks for (``"mixture"``: the encoded mixture of the
-        batch's audio), else None."""
+        batch's audio, drawing from ``generator``), else None."""
         context = _field(batch, "context")
-        if context is not None or self.context_kind is None:
+        if context is None and self.context_kind is not None:
+            audio = _field(batch, "audio")
+            if audio is None:
+                raise UserError(
+                    f"denoiser {self._name('denoiser')!r} is conditioned on the mixture, but this batch holds precomputed "
+                    "latents without audio: give the batch a `context` (the encoded mixture, [B, ...]) as well"
+                )
+            context = self.encode_mixture(mixdown(audio), generator)
+        return self._drop_conditions(context, generator)
+
+    def _drop_conditions(self, context: Any, generator: Generators) -> Any:
+        """Zero each song's condition ``[B, ...]`` with probability ``denoiser.condition_dropout`` while the
+        denoiser trains (classifier-free guidance's unconditional model); the draws come from ``generator``,
+        one per song, so which songs are dropped does not depend on how the batch is split."""
+        rate = float(getattr(self.denoiser, "condition_dropout", 0.0) or 0.0)
+        if not (self.denoiser.training and rate > 0 and isinstance(context, torch.Tensor)):
             return context
-        audio = _field(batch, "audio")
-        if audio is None:
-            raise UserError(
-                f"denoiser {self._name('denoiser')!r} is conditioned on the mixture, but this batch holds precomputed "
-                "latents without audio: give the batch a `context` (the encoded mixture, [B, ...]) as well"
-            )
-        return self.encode_mixture(mixdown(audio))
+        keep = uniform((context.shape[0],), generator, device=context.device) >= rate
+        return context * keep.view(-1, *[1] * (context.dim() - 1)).to(context.dtype)
 
     def check_latent_shape(self, shape: Sequence[int], origin: str = "latents") -> None:
         """Raise a :class:`UserError` when the denoiser cannot run a song's latents of ``shape`` ``[S, C, ...]``."""
@@ -367,9 +387,10 @@ class Pipeline(nn.Module):
         return Rendered(waveforms=waveforms, mels=decoded)
 
     @torch.no_grad()
-    def encode_audio(self, waveforms: torch.Tensor) -> torch.Tensor:
-        """Waveforms ``[B, S, L]`` into the diffusion's space (for given tracks)."""
-        return self.encoder.encode(waveforms) if self.encoder is not None else waveforms
+    def encode_audio(self, waveforms: torch.Tensor, generator: Generators = None) -> torch.Tensor:
+        """Waveforms ``[B, S, L]`` into the diffusion's space (for given tracks); a sampling encoder draws from
+        ``generator`` (see :mod:`synctrack.noise`)."""
+        return self.encoder.encode(waveforms, generator=generator) if self.encoder is not None else waveforms
 
     def sample(self, num: int, tracks: TrackInfo | Sequence[int] | None = None, **kwargs: Any) -> torch.Tensor:
         """Waveforms ``[num, S, L]``: :meth:`sample_latents` (same arguments), then :meth:`render`."""

@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from ..attention.cost import AttentionShape
+from ..noise import Generators
 from ..pretrained import InitSpec, load_pretrained
 from ..tracks import TrackInfo
 from .base import PartInterface
@@ -34,9 +35,14 @@ class Pretrainable(PartInterface):
 class Encoder(Pretrainable, nn.Module):
     """Maps waveforms to the space the diffusion runs in, and back to what the vocoder takes.
 
-    ``encode``: waveforms ``[B, S, L]`` -> latents ``[B, S, C, T, F]`` (or ``[B, S, C, L']`` for waveform
-    models), already multiplied by ``scale_factor``; any track count ``S`` (tracks are folded into the
-    batch). ``decode``: latents -> what ``decodes_to`` says:
+    ``encode(waveforms, generator=None)``: waveforms ``[B, S, L]`` -> latents ``[B, S, C, T, F]`` (or
+    ``[B, S, C, L']`` for waveform models), already multiplied by ``scale_factor``; any track count ``S``
+    (tracks are folded into the batch). An encoder that draws random numbers (a VAE sampling its
+    posterior) draws them from ``generator`` as :mod:`synctrack.noise` defines it: None (the global stream),
+    one generator, or one per song, song ``b``'s draws then coming from ``generator[b]`` only. The trainer
+    passes the per-song generators of the step, so the latents of a song do not depend on how the batch is
+    split over processes; a deterministic encoder accepts the argument and ignores it.
+    ``decode``: latents -> what ``decodes_to`` says:
 
     - ``"mel"``: a log-mel ``[B, S, n_mels, frames]`` for a vocoder. Note the transposition: a mel latent
       puts frames on its T axis and mel bins on its F axis, the vocoder layout is ``[n_mels, frames]``.
@@ -62,7 +68,7 @@ class Encoder(Pretrainable, nn.Module):
     additive: ClassVar[bool] = False
     mel_config: Any = None
 
-    def encode(self, waveforms: torch.Tensor) -> torch.Tensor:
+    def encode(self, waveforms: torch.Tensor, generator: Generators = None) -> torch.Tensor:
         raise NotImplementedError
 
     def decode(self, latents: torch.Tensor, num_samples: int | None = None) -> torch.Tensor:
@@ -90,10 +96,16 @@ class Denoiser(Pretrainable, nn.Module):
     tracks, then one track's latent shape), or returns None; the pipeline asks before training and sampling,
     so that a track count, clip length or encoder setting that cannot work is reported as such, not as a
     shape error deep inside the network.
+
+    ``condition_dropout`` (a probability, default 0) asks the pipeline to drop the condition of each training
+    song with that probability (classifier-free guidance trains the unconditional model this way). The
+    pipeline draws it from the song's own generator and passes a dropped condition as zeros, which the
+    denoiser must read as "no condition", exactly as it reads None.
     """
 
     registry_kind: ClassVar[str] = "denoiser"
     context_kind: str | None = None
+    condition_dropout: float = 0.0
 
     @property
     def accepts_context(self) -> bool:

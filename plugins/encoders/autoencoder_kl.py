@@ -199,7 +199,12 @@ class DiagonalGaussian:
         self.std = torch.exp(0.5 * self.logvar)
 
     def sample(self, generator: torch.Generator | None = None) -> torch.Tensor:
+        """A draw ``[N, C, ...]`` with noise from ``generator`` (None: the global stream)."""
         noise = torch.randn(self.mean.shape, generator=generator, device=self.mean.device, dtype=self.mean.dtype)
+        return self.sample_with(noise)
+
+    def sample_with(self, noise: torch.Tensor) -> torch.Tensor:
+        """The draw ``mean + std * noise`` for standard normal ``noise`` shaped like the mean."""
         return self.mean + self.std * noise
 
     def mode(self) -> torch.Tensor:

@@ -7,6 +7,7 @@ from einops import rearrange
 
 from synctrack.audio import MelConfig, MelSpectrogram
 from synctrack.interfaces import Encoder
+from synctrack.noise import Generators
 
 from .common import check_latents, check_multiple, check_waveforms, pad_time, round_up
 
@@ -37,7 +38,7 @@ class MelEncoder(Encoder):
         frames = round_up(self.mel_config.num_frames(num_samples), self.frame_multiple)
         return (1, frames, self.mel_config.n_mels)
 
-    def encode(self, waveforms: torch.Tensor) -> torch.Tensor:
+    def encode(self, waveforms: torch.Tensor, generator: Generators = None) -> torch.Tensor:  # noqa: ARG002 - deterministic
         """Waveforms ``[B, S, L]`` -> latents ``[B, S, 1, T, n_mels]``, ``T = L // hop`` rounded up."""
         normalized = self.front_end.normalize(self.front_end(check_waveforms(waveforms)))  # [B, S, M, frames]
         normalized = pad_time(normalized, self.frame_multiple, fill=-1.0)

@@ -10,6 +10,7 @@ from einops import rearrange
 from synctrack.audio import MelConfig, MelSpectrogram
 from synctrack.errors import UserError
 from synctrack.interfaces import Encoder
+from synctrack.noise import Generators, normal
 
 from .autoencoder_kl import AutoencoderKL, DiagonalGaussian
 from .common import check_latents, check_waveforms, pad_time, round_up
@@ -116,18 +117,31 @@ class MelVAE(Encoder):
         log_mel = pad_time(self.front_end(waveforms), self.downsampling, fill=self.front_end.log_min)
         return rearrange(log_mel.reshape(-1, *log_mel.shape[-2:]), "n m t -> n 1 t m")
 
-    def encode(
-        self, waveforms: torch.Tensor, sample: bool | None = None, generator: torch.Generator | None = None
-    ) -> torch.Tensor:
+    def encode(self, waveforms: torch.Tensor, sample: bool | None = None, generator: Generators = None) -> torch.Tensor:
         """Waveforms ``[B, S, L]`` -> scaled latents ``[B, S, C, T / f, n_mels / f]``.
 
-        ``sample`` overrides ``sample_posterior`` (False: the posterior mean, deterministic).
+        ``sample`` overrides ``sample_posterior`` (False: the posterior mean, deterministic). The posterior
+        noise comes from ``generator``: None (the global stream), one generator for the whole batch, or one
+        per song (song ``b``'s tracks from ``generator[b]`` only, so a song's latents do not depend on the
+        batch it is in; see :mod:`synctrack.noise`).
         """
         batch = check_waveforms(waveforms).shape[0]
         posterior = self.autoencoder.encode(self.training_inputs(waveforms))
         draw = self.sample_posterior if sample is None else sample
-        z = posterior.sample(generator) if draw else posterior.mode()
+        if not draw:
+            z = posterior.mode()
+        elif generator is None or isinstance(generator, torch.Generator):
+            z = posterior.sample(generator)
+        else:
+            z = posterior.sample_with(self._song_noise(posterior, batch, generator))
         return rearrange(z * self.scale_factor, "(b s) c t f -> b s c t f", b=batch)
+
+    @staticmethod
+    def _song_noise(posterior: DiagonalGaussian, batch: int, generators: Generators) -> torch.Tensor:
+        """Standard normal noise ``[B * S, C, T, F]`` for the posterior, song ``b``'s rows from ``generators[b]``."""
+        per_song = (batch, posterior.mean.shape[0] // batch, *posterior.mean.shape[1:])
+        noise = normal(per_song, generators, device=posterior.mean.device, dtype=posterior.mean.dtype)
+        return rearrange(noise, "b s c t f -> (b s) c t f")
 
     def decode(self, latents: torch.Tensor, num_samples: int | None = None) -> torch.Tensor:
         """Scaled latents ``[B, S, C, T', F']`` -> log-mel ``[B, S, n_mels, T' * f]`` (cropped to ``num_samples // hop``)."""

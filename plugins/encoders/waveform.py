@@ -6,6 +6,7 @@ import torch
 from einops import rearrange
 
 from synctrack.interfaces import Encoder
+from synctrack.noise import Generators
 
 from .common import check_multiple, check_waveforms, pad_time, round_up
 
@@ -33,7 +34,7 @@ class WaveformEncoder(Encoder):
         """``(1, num_samples rounded up to multiple)``."""
         return (1, round_up(num_samples, self.multiple))
 
-    def encode(self, waveforms: torch.Tensor) -> torch.Tensor:
+    def encode(self, waveforms: torch.Tensor, generator: Generators = None) -> torch.Tensor:  # noqa: ARG002 - deterministic
         """Waveforms ``[B, S, L]`` -> latents ``[B, S, 1, L']``, ``L'`` = ``L`` rounded up to ``multiple``."""
         padded = pad_time(check_waveforms(waveforms), self.multiple, fill=0.0)
         return rearrange(padded, "b s l -> b s 1 l") * self.scale_factor

@@ -6,8 +6,9 @@ self-attention runs over all C x T' x F' positions at the chosen downsample fact
 has no spatial transformer). The track count is fixed by ``sources``, as in the published model.
 
 Mixture condition (``context``): the mixture's latent ``[B, C, T, F]``, average-pooled to each resolution
-and added, through a 1x1x1 convolution, after every block. In training it is dropped with probability
-``condition_dropout`` (a dropped or absent condition is an all-zero mixture), so one model serves total
+and added, through a 1x1x1 convolution, after every block. In training the pipeline drops it with probability
+``condition_dropout``, per song and from the song's own generator (a dropped or absent condition is an
+all-zero mixture; see ``Denoiser.condition_dropout``), so one model serves total
 generation (no condition), separation (the mixture given) and, with partial generation, arrangement. The
 model declares ``context_kind = "mixture"`` (None with ``mixture_condition: false``): the pipeline encodes
 each training batch's mixture, and a user's mixture at sampling time, and passes it as ``context``.
@@ -186,14 +187,10 @@ class UNet3D(Denoiser):
         return self.out(h).masked_fill(~tracks.mask[:, :, None, None, None], 0.0)
 
     def _mixture(self, context: torch.Tensor | None, batch: int, x: torch.Tensor) -> torch.Tensor:
-        """The condition as ``[B, 1, C, T, F]``: zeros when absent, dropped per song in training."""
+        """The condition as ``[B, 1, C, T, F]``: zeros when absent (the pipeline drops it in training)."""
         if context is None:
             return torch.zeros(batch, 1, *x.shape[2:], dtype=x.dtype, device=x.device)
-        mixture = context[:, None]
-        if self.training and self.condition_dropout > 0:
-            keep = torch.rand(batch, device=x.device) >= self.condition_dropout
-            mixture = mixture * keep[:, None, None, None, None].to(mixture.dtype)
-        return mixture
+        return context[:, None]
 
     def latent_problem(self, shape: tuple[int, ...]) -> str | None:
         """Why a song of ``shape`` ``[S, C, T, F]`` cannot be denoised, or None."""

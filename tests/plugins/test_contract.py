@@ -54,3 +54,12 @@ def test_recipe_round_trip_builds_an_instance_of_the_interface(part):
     built = build(node, annotation, registry)
     instance = built(**interface.runtime_args) if deferred else built
     assert isinstance(instance, interface)
+
+
+@pytest.mark.parametrize("part", list(get_registry().parts("encoder")), ids=part_id)
+def test_an_encoder_takes_the_per_song_generators(part):
+    """The trainer passes ``encode(audio, generator=...)`` (one generator per song): every encoder accepts it."""
+    from synctrack.interfaces import Encoder
+
+    encode = inspect.signature(part.factory.encode if inspect.isclass(part.factory) else Encoder.encode)
+    assert "generator" in encode.parameters or any(p.kind is p.VAR_KEYWORD for p in encode.parameters.values())

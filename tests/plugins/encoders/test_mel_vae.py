@@ -67,6 +67,21 @@ def test_any_track_count_and_tracks_are_encoded_independently(num_tracks):
         torch.testing.assert_close(decoded[1:, -1:], vae.decode(alone), atol=1e-5, rtol=1e-4)
 
 
+def test_per_song_generators_make_a_songs_posterior_sample_independent_of_its_batch():
+    """With one generator per song (what the trainer passes), song b's noise comes from generator[b] only: the
+    song encodes to the same sample alone or beside another song, and the same seed repeats it."""
+    vae = MelVAE(**TINY).eval()
+    waveforms = torch.randn(2, 3, 3200, generator=torch.Generator().manual_seed(4)) * 0.2
+    seeded = lambda *seeds: [torch.Generator().manual_seed(s) for s in seeds]  # noqa: E731
+    with torch.no_grad():
+        together = vae.encode(waveforms, generator=seeded(7, 8))
+        alone = vae.encode(waveforms[1:], generator=seeded(8))
+        mean = vae.encode(waveforms[1:], sample=False)
+    torch.testing.assert_close(together[1:], alone, atol=1e-5, rtol=1e-4)
+    assert (alone - mean).abs().max() > 1e-3  # it did sample: the draw is not the posterior mean
+    assert torch.equal(vae.encode(waveforms[1:], generator=seeded(8)), alone)
+
+
 def test_frames_are_padded_to_the_downsampling_and_cropped_back():
     vae = MelVAE(**TINY).eval()
     num_samples = 30 * 160 + 17  # 30 frames: padded to 32, i.e. 8 latent frames

@@ -61,6 +61,23 @@ def test_training_conditions_on_the_encoded_mixture(pipeline):
     assert torch.equal(seen[-1], own)
 
 
+def test_condition_dropout_is_drawn_per_song_while_training(pipeline):
+    """The pipeline zeroes a training song's mixture with probability condition_dropout, from the song's own
+    generator: the same songs are dropped whether they are encoded together or one at a time."""
+    batch = songs(4)
+    pipeline.denoiser.condition_dropout = 0.5
+    generators = lambda: [torch.Generator().manual_seed(i) for i in range(4)]  # noqa: E731
+    pipeline.train()
+    together = pipeline.context_from_batch(batch, generators())
+    apart = torch.cat([pipeline.context_from_batch({"audio": batch.audio[i : i + 1]}, [g]) for i, g in enumerate(generators())])
+    dropped = [bool((song == 0).all()) for song in together]
+    assert dropped == [bool((song == 0).all()) for song in apart]
+    torch.testing.assert_close(together, apart, rtol=1e-4, atol=1e-5)  # the encoder's batched convolutions round apart
+    assert dropped == [True, False, False, True]  # seeds 0..3 draw 0.50, 0.76, 0.62, 0.004: songs 0 and 3 dropped
+    pipeline.eval()
+    assert not any(bool((song == 0).all()) for song in pipeline.context_from_batch(batch, generators()))
+
+
 def test_precomputed_latents_need_their_context(pipeline):
     batch = songs()
     latents = pipeline.encode_audio(batch.audio)
