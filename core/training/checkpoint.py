@@ -15,7 +15,10 @@ A run folder holds ``checkpoints/``::
 
 A checkpoint is written into a temporary folder next to the others and renamed into place (``os.replace``),
 then ``latest`` is replaced the same way: a process killed at any moment leaves the previous checkpoint
-intact and ``latest`` pointing at a complete folder. ``trainer.pt`` is read with
+intact and ``latest`` pointing at a complete folder. Saving a step that already has a folder (a run resumed
+from an earlier checkpoint reaches it again) first points ``latest`` at the complete new folder, then moves
+the old one aside, renames the new one into place and points ``latest`` at it; only then is the old one
+deleted. The next save removes what a killed save left (``.tmp-*``, ``.old-*``). ``trainer.pt`` is read with
 ``torch.load(weights_only=True)``, which refuses pickles that would run code; everything in it is tensors,
 numbers, strings, lists and dicts.
 """
@@ -117,6 +120,7 @@ def save_checkpoint(
     """
     root = Path(run_folder) / CHECKPOINTS
     root.mkdir(parents=True, exist_ok=True)
+    _finish_interrupted_replace(root)
     name = step_folder_name(step)
     meta = {**meta, "step": step, "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
     metadata = {"format": "pt", "synctrack_step": str(step), "synctrack_recipe": recipe_text,
@@ -130,30 +134,62 @@ def save_checkpoint(
         (temporary / RECIPE).write_text(recipe_text, encoding="utf-8")
         (temporary / META).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         _fsync_folder(temporary)
-        final = root / name
-        if final.exists():  # the same step saved again (a re-run): swap, then delete the old one
-            stale = root / f".old-{name}-{os.getpid()}"
-            os.replace(final, stale)
-            shutil.rmtree(stale, ignore_errors=True)
-        os.replace(temporary, final)
-        _fsync_folder(root)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
+    final = root / name
+    if final.exists():
+        _replace_step_folder(root, temporary, final)
+    else:
+        os.replace(temporary, final)
+        _fsync_folder(root)
     write_text_atomically(root / LATEST, name + "\n")
     _prune(root, keep, protect=name)
     return final
 
 
+def _replace_step_folder(root: Path, new: Path, final: Path) -> None:
+    """Put the complete checkpoint ``new`` in place of the existing ``final`` so that ``latest`` names a
+    complete folder at every moment a kill could strike (a folder cannot be renamed over a non-empty one)."""
+    write_text_atomically(root / LATEST, new.name + "\n")  # the new copy, complete, under its temporary name
+    stale = root / f".old-{final.name}-{os.getpid()}"
+    os.replace(final, stale)
+    os.replace(new, final)  # a kill here leaves latest naming the moved folder: latest_checkpoint follows it
+    _fsync_folder(root)
+    write_text_atomically(root / LATEST, final.name + "\n")
+    shutil.rmtree(stale, ignore_errors=True)
+
+
+def _finish_interrupted_replace(root: Path) -> None:
+    """Complete a replacement a kill interrupted: ``latest`` names a complete temporary folder, which takes
+    its step folder's place (so the next prune does not delete the checkpoint the run continued from)."""
+    name = _pointer(root)
+    renamed = _TEMPORARY_FOLDER.match(name or "")
+    if renamed is None or not (root / name / WEIGHTS).is_file():
+        return
+    final = root / renamed.group(1)
+    if final.exists():
+        _replace_step_folder(root, root / name, final)
+    else:
+        os.replace(root / name, final)
+        _fsync_folder(root)
+        write_text_atomically(root / LATEST, final.name + "\n")
+
+
 def _prune(root: Path, keep: int, protect: str) -> None:
-    for leftover in root.glob(".tmp-*"):  # folders of writers that were killed
-        if leftover.is_dir():
+    """Delete the debris of killed saves (``.tmp-*``, ``.old-*`` folders, temporary files of ``latest``) and
+    all but the ``keep`` newest checkpoints, never ``protect`` nor the folder ``latest`` names."""
+    pointed = _pointer(root)
+    for leftover in [*root.glob(".tmp-*"), *root.glob(".old-*")]:
+        if leftover.is_dir() and leftover.name != pointed:
             shutil.rmtree(leftover, ignore_errors=True)
+    for leftover in root.glob(f".{LATEST}.*"):  # files.atomic_path's temporary, when a kill struck mid-write
+        leftover.unlink(missing_ok=True)
     if keep <= 0:
         return
     folders = sorted(checkpoint_folders(root), key=lambda p: int(_STEP_FOLDER.match(p.name).group(1)))
     for folder in folders[:-keep]:
-        if folder.name != protect:
+        if folder.name not in (protect, pointed):
             shutil.rmtree(folder, ignore_errors=True)
 
 
@@ -164,14 +200,28 @@ def checkpoint_folders(root: Path) -> list[Path]:
     return [p for p in root.iterdir() if p.is_dir() and _STEP_FOLDER.match(p.name)] if root.is_dir() else []
 
 
-def latest_checkpoint(run_folder: str | os.PathLike) -> Path | None:
-    """The newest complete checkpoint of a run (``latest``, else the highest step folder), or None."""
-    root = Path(run_folder) / CHECKPOINTS
+_TEMPORARY_FOLDER = re.compile(r"^\.tmp-(step_\d+)-")
+
+
+def _pointer(root: Path) -> str | None:
+    """The folder name ``latest`` holds, or None."""
     pointer = root / LATEST
-    if pointer.is_file():
-        folder = root / pointer.read_text(encoding="utf-8").strip()
-        if (folder / WEIGHTS).is_file():
-            return folder
+    return pointer.read_text(encoding="utf-8").strip() if pointer.is_file() else None
+
+
+def latest_checkpoint(run_folder: str | os.PathLike) -> Path | None:
+    """The newest complete checkpoint of a run (``latest``, else the highest step folder), or None.
+
+    ``latest`` may name a temporary folder while a save replaces a step folder; when that folder has already
+    been renamed into place (a kill between the rename and the pointer's update), its step folder is it.
+    """
+    root = Path(run_folder) / CHECKPOINTS
+    name = _pointer(root)
+    if name:
+        renamed = _TEMPORARY_FOLDER.match(name)
+        for candidate in (name, renamed.group(1) if renamed else None):
+            if candidate and (root / candidate / WEIGHTS).is_file():
+                return root / candidate
     folders = [f for f in checkpoint_folders(root) if (f / WEIGHTS).is_file()]
     return max(folders, key=lambda p: int(_STEP_FOLDER.match(p.name).group(1))) if folders else None
 

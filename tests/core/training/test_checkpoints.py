@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -120,6 +121,38 @@ def test_a_process_killed_while_writing_leaves_the_previous_checkpoint_loadable(
     assert loaded["folder"].name == "step_00000001" and torch.equal(loaded["weights"]["w"], torch.ones(64, 64))
     ckpt.save_checkpoint(run, 3, {"w": torch.zeros(1)}, {"version": 1, "step": 3}, "name: toy\n", {})
     assert not list((run / "checkpoints").glob(".tmp-*"))  # the next save clears the debris
+
+
+def test_saving_a_step_again_leaves_a_complete_checkpoint_wherever_a_kill_strikes(tmp_path, monkeypatch):
+    """A run resumed from an earlier checkpoint saves a step that already has a folder. The run folder is
+    copied just before every rename and deletion of that save: each copy is what a SIGKILL at that moment
+    leaves. Every one must load step 2 (old or new, never the new one then the old one again), and the next
+    save into it must leave no debris."""
+    run = tmp_path / "run"
+    save(run, 1)
+    save(run, 2)
+    copies: list[Path] = []
+
+    def copy_first(real):
+        def wrapper(*args, **kwargs):
+            copies.append(tmp_path / f"killed-{len(copies)}")
+            shutil.copytree(run, copies[-1], symlinks=True)
+            return real(*args, **kwargs)
+        return wrapper
+
+    monkeypatch.setattr(os, "replace", copy_first(os.replace))
+    monkeypatch.setattr(shutil, "rmtree", copy_first(shutil.rmtree))
+    ckpt.save_checkpoint(run, 2, weights(20.0), {"version": 1, "step": 2}, RECIPE, {})
+    monkeypatch.undo()
+    assert len(copies) >= 4  # latest, the two renames, latest again, the deletion
+
+    seen = [float(ckpt.load_checkpoint(copy)["weights"]["denoiser.weight"][0, 0]) for copy in copies]
+    assert set(seen) <= {2.0, 20.0} and seen == sorted(seen), seen  # the old checkpoint, then the new one
+    for copy in [*copies, run]:
+        ckpt.save_checkpoint(copy, 3, weights(3.0), {"version": 1, "step": 3}, RECIPE, {})
+        root = copy / "checkpoints"
+        assert sorted(p.name for p in root.iterdir()) == ["latest", "step_00000001", "step_00000002", "step_00000003"], copy
+        assert ckpt.load_checkpoint(root / "step_00000002")["trainer"]["step"] == 2
 
 
 class RunsCode:
