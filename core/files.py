@@ -2,18 +2,27 @@
 
 Everything synctrack writes for a user (checkpoints' side files, audio, figures, reports, caches) goes
 through :func:`atomic_path`: the data is written to a temporary file in the same folder and renamed onto the
-target, so a crash or a kill mid-write loses nothing that was there before.
+target, so a crash or a kill mid-write loses nothing that was there before. A folder of files that belong
+together (one generated song) goes through :func:`atomic_folder` the same way.
+
+Output folders: :func:`output_folder_problem` says why a command should not write into a folder (it is a
+file, or it already holds something and ``--overwrite`` was not given), and :func:`clear_folder` empties
+one for ``--overwrite``; both refuse the folders a mistyped ``--out`` could name by accident (``/``, the home
+folder, the working folder or one of its parents).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+from .errors import UserError
 
 
 @contextmanager
@@ -59,3 +68,93 @@ def write_text_atomically(path: str | os.PathLike, text: str, sync: bool = False
 def write_json_atomically(path: str | os.PathLike, data: Any) -> Path:
     """Write ``data`` as indented, key-sorted JSON (with a final newline) atomically."""
     return write_text_atomically(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+# -- folders -------------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield an empty temporary folder next to ``path``; when the block succeeds it becomes ``path``.
+
+    A folder already at ``path`` is renamed aside, the new one renamed into place, and the old one deleted,
+    so ``path`` is never a mixture of old and new files; a kill leaves at most a hidden ``.tmp-*`` or
+    ``.old-*`` folder beside it (readers of song folders skip hidden names). On failure the temporary folder
+    is removed and ``path`` is untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = Path(tempfile.mkdtemp(prefix=f".tmp-{path.name}-", dir=path.parent))
+    try:
+        yield temporary
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o777 & ~umask)  # mkdtemp makes folders private
+        _move_into_place(temporary, path)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+
+
+def _move_into_place(source: Path, target: Path) -> None:
+    """Rename ``source`` to ``target``, first moving an existing ``target`` aside (then deleting it)."""
+    if not target.exists():
+        os.replace(source, target)
+        return
+    stale = Path(tempfile.mkdtemp(prefix=f".old-{target.name}-", dir=target.parent))
+    os.replace(target, stale / target.name)
+    os.replace(source, target)
+    shutil.rmtree(stale, ignore_errors=True)
+
+
+def _protected(path: Path) -> str | None:
+    """Why ``path`` must never be emptied by ``--overwrite`` (a mistyped ``--out``), or None."""
+    resolved = path.resolve()
+    if resolved == Path(resolved.anchor):
+        return "it is the root of the file system"
+    if resolved == Path.home().resolve():
+        return "it is your home folder"
+    cwd = Path.cwd().resolve()
+    if resolved == cwd or resolved in cwd.parents:
+        return "it is the working folder or one of its parents"
+    return None
+
+
+def output_folder_problem(path: str | os.PathLike, overwrite: bool, option: str = "--out") -> str | None:
+    """Why a command must not write its outputs into folder ``path``, or None when it may.
+
+    A missing or empty folder is fine; a file never is; a folder holding anything needs ``overwrite``
+    (which the caller honours with :func:`clear_folder`), and even then not a protected folder.
+    """
+    path = Path(path)
+    if not path.exists():
+        return None
+    if not path.is_dir():
+        return f"{option} {path} is a file, not a folder: give a folder to write into (it is created when missing)"
+    if overwrite:
+        reason = _protected(path)
+        return f"{option} {path}: refusing to delete its contents with --overwrite, since {reason}" if reason else None
+    entries = sorted(entry.name for entry in path.iterdir())
+    if not entries:
+        return None
+    shown = ", ".join(entries[:4]) + (f" and {len(entries) - 4} more" if len(entries) > 4 else "")
+    return f"{option} {path} is not empty (it holds {shown}): pass --overwrite to delete its contents first, or choose a new folder"
+
+
+def clear_folder(path: str | os.PathLike) -> Path:
+    """Delete everything inside folder ``path`` (created when missing); the folder itself stays.
+
+    Refuses (:class:`~synctrack.errors.UserError`) the root, the home folder and the working folder or its
+    parents. Links inside are removed, never followed.
+    """
+    path = Path(path)
+    reason = _protected(path) if path.exists() else None
+    if reason:
+        raise UserError(f"refusing to delete the contents of {path}: {reason}")
+    path.mkdir(parents=True, exist_ok=True)
+    for entry in path.iterdir():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    return path

@@ -12,6 +12,7 @@ import torch
 
 from .audio import write_song
 from .figures import pyplot, save_figure
+from .files import atomic_folder
 
 
 def log_mels(waveforms: torch.Tensor, sample_rate: int, n_mels: int = 64) -> torch.Tensor:
@@ -71,7 +72,8 @@ def write_songs(
     """Write ``folder/song_<i>/<track>.wav``, ``mix.wav`` and ``mels.png`` for waveforms ``[B, S, L]``.
 
     ``mels`` ``[B, S, n_mels, frames]`` are plotted when given (a model's decoded mels), else log-mels of the
-    waveforms. Returns the song folders.
+    waveforms. Each song is written into a hidden temporary folder and renamed into place when complete, so
+    a song folder never holds a mixture of old and new files, nor half a song. Returns the song folders.
     """
     folder = Path(folder)
     if mels is None:
@@ -79,7 +81,8 @@ def write_songs(
     songs = []
     for offset, (song, song_mels) in enumerate(zip(waveforms, mels)):
         song_folder = folder / f"song_{first_index + offset:03d}"
-        write_song(song_folder, song, track_names, sample_rate)
-        plot_mels(song_folder / "mels.png", song_mels, track_names, title=song_folder.name)
+        with atomic_folder(song_folder) as staging:
+            write_song(staging, song, track_names, sample_rate)
+            plot_mels(staging / "mels.png", song_mels, track_names, title=song_folder.name)
         songs.append(song_folder)
     return songs

@@ -2,7 +2,9 @@
 [--mixture FILE.wav [--guidance W]]``.
 
 Generates ``N`` songs with a trained model and writes ``DIR/song_<i>/<track>.wav``, ``mix.wav`` and
-``mels.png``. ``--given`` fixes tracks (partial generation, arrangement): the file is read at the model's
+``mels.png``; each song appears whole (written into a hidden folder, renamed into place). ``DIR`` must be
+new or empty, so that one folder never mixes the songs of two runs; ``--overwrite`` deletes what it holds
+first. ``--given`` fixes tracks (partial generation, arrangement): the file is read at the model's
 sample rate, cut or zero-padded to the training clip length, and written back unchanged next to the generated
 tracks. ``--mixture`` separates a mixture (read the same way): a mixture-conditioned model (MSG-LD) is
 conditioned on it, with classifier-free guidance ``--guidance W`` (0: ignore the mixture); an unconditional
@@ -43,7 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--num", type=positive, default=1, help="number of songs (default 1)")
     parser.add_argument("--steps", type=positive, default=None, help="sampling steps (default: the recipe's sampler)")
     parser.add_argument("--sampler", default=None, help="sampler name (default: the recipe's); e.g. ddim, edm_heun")
-    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument("--out", type=Path, required=True, help="output folder (new or empty, unless --overwrite)")
+    parser.add_argument("--overwrite", action="store_true", help="delete what --out holds before writing the new songs")
     parser.add_argument("--given", action="append", default=[], metavar="TRACK=FILE.wav", help="a track to keep (repeatable)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--mixture", type=Path, default=None, metavar="FILE.wav", help="a mixture to separate")
@@ -93,6 +96,7 @@ def fit_length(audio: torch.Tensor, length: int) -> torch.Tensor:
 
 def run(args: argparse.Namespace) -> int:
     from ..audio import load_audio
+    from ..files import clear_folder, output_folder_problem
     from ..outputs import write_songs
     from ..training.checkpoint import load_checkpoint, load_pipeline
     from ..training.distributed import pick_device
@@ -100,6 +104,9 @@ def run(args: argparse.Namespace) -> int:
     for text in args.overrides:
         if not looks_like_override(text):
             raise UserError(f"bad override {text!r}: expected KEY=VALUE or ~KEY")
+    problem = output_folder_problem(args.out, args.overwrite)
+    if problem:  # before any work: the model is not even loaded
+        raise UserError(problem)
     stored = load_checkpoint(args.checkpoint, trainer_state=False)
     overrides = [*sampler_override(stored["recipe"], args.sampler), *args.overrides]
     device = pick_device(args.device) if args.device in ("auto", "cpu", "cuda", "mps") else torch.device(args.device)
@@ -109,7 +116,10 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"{stored['folder']}: the model's sample rate is unknown (no encoder, vocoder or recorded data rate)")
     names = layout.track_names or [f"track{i}" for i in range(len(layout.instrument_ids))]
     given = parse_given(args.given, names)
-    mixture, mixture_track = read_mixture(args, pipeline, names, rate, stored["folder"])
+    # one stream for the whole command: a sampling encoder's draws for given tracks and mixtures too, so the
+    # same --seed gives the same songs
+    generator = torch.Generator().manual_seed(args.seed)
+    mixture, mixture_track = read_mixture(args, pipeline, names, rate, stored["folder"], generator)
 
     known = known_mask = None
     given_audio: dict[int, torch.Tensor] = {}
@@ -120,12 +130,13 @@ def run(args: argparse.Namespace) -> int:
         for slot, file in given.items():
             given_audio[slot] = fit_length(torch.from_numpy(load_audio(file, rate)), layout.clip_samples)
             audio[0, slot] = given_audio[slot]
-        known = pipeline.encode_audio(audio.to(device))
+        known = pipeline.encode_audio(audio.to(device), generator)
         known_mask = torch.zeros(1, len(names), dtype=torch.bool, device=device)
         known_mask[0, list(given)] = True
 
     batch_size = args.batch_size or args.num
-    generator = torch.Generator().manual_seed(args.seed)
+    if args.overwrite:  # every check has passed: only now is the old output deleted
+        clear_folder(args.out)
     steps_per_song = args.steps or getattr(pipeline.sampler, "steps", None)
     written = []
     with Progress(TextColumn("[bold]sample[/bold]"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
@@ -163,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def read_mixture(args: argparse.Namespace, pipeline, names: list[str], rate: int, folder: Path):
+def read_mixture(args: argparse.Namespace, pipeline, names: list[str], rate: int, folder: Path, generator: torch.Generator):
     """The ``--mixture`` latent ``[1, ...]`` and the ``--mixture-track`` index, after checking the options
     against what the model can do (None, None without ``--mixture``)."""
     from ..audio import load_audio
@@ -192,4 +203,4 @@ def read_mixture(args: argparse.Namespace, pipeline, names: list[str], rate: int
     if pipeline.layout.clip_samples is None:
         raise UserError(f"{folder}: the training clip length is unknown, so --mixture cannot be aligned")
     audio = fit_length(torch.from_numpy(load_audio(args.mixture, rate)), pipeline.layout.clip_samples)
-    return pipeline.encode_mixture(audio[None]), track
+    return pipeline.encode_mixture(audio[None], generator), track

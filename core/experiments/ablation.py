@@ -74,7 +74,11 @@ def train_stage(run: RecipeRun, overrides: Sequence[str], steps: int) -> str:
     if latest is not None and latest >= steps:
         return "done"
     argv = ["train", str(run.recipe), *overrides, f"train.steps={steps}", "--out", str(run.run)]
-    _cli(argv + (["--resume"] if latest is not None else []), "train", run.recipe)
+    if latest is not None:
+        argv.append("--resume")
+    elif run.run.exists():  # an attempt stopped before its first checkpoint: start it again
+        argv.append("--overwrite")
+    _cli(argv, "train", run.recipe)
     return "ran"
 
 
@@ -87,7 +91,8 @@ def sample_stage(run: RecipeRun, songs: int, seed: int, sample_args: Sequence[st
     marker = run.samples / SAMPLES_MARKER
     if marker.is_file() and json.loads(marker.read_text()) == request:
         return "done"
-    _cli(["sample", str(run.run), "--num", str(songs), "--seed", str(seed), "--out", str(run.samples), *sample_args],
+    redo = ["--overwrite"] if run.samples.exists() else []  # other songs, or an interrupted attempt: replaced whole
+    _cli(["sample", str(run.run), "--num", str(songs), "--seed", str(seed), "--out", str(run.samples), *redo, *sample_args],
          "sample", run.recipe)
     write_text_atomically(marker, json.dumps(request, indent=2))
     return "ran"

@@ -37,6 +37,11 @@ from .logs import RunLog, progress_bar, warn
 from .objective import Objective, StepContext
 
 STATE_VERSION = 1
+# Signals that end a run gracefully (finish the step, save, exit with 128 + the signal), in rising priority.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# Optimizer settings that come from the recipe (train.optimizer, and the schedule's base lr): on resume the
+# recipe's values replace the checkpoint's. ``lr`` itself is recomputed from the schedule.
+RECIPE_HYPERPARAMETERS = ("initial_lr", "betas", "weight_decay", "eps")
 
 
 class NonFiniteLossError(UserError):
@@ -105,6 +110,30 @@ def check_config(config: TrainSection, world_size: int) -> None:
         raise UserError("bad train: settings:\n  - " + "\n  - ".join(problems))
 
 
+def train_changes(stored_text: str, current_text: str) -> dict[str, list[Any]]:
+    """``{"train.optimizer.lr": [old, new], ...}``: every ``train:`` value that differs between the recipe
+    stored in a checkpoint and the current one (defaults filled in, so an added default is no change)."""
+    stored, current = (_train_values(text) for text in (stored_text, current_text))
+    if stored is None or current is None:
+        return {}
+    return {f"train.{key}": [stored.get(key), current.get(key)] for key in sorted(set(stored) | set(current))
+            if stored.get(key) != current.get(key)}
+
+
+def _train_values(text: str) -> dict[str, Any] | None:
+    """The ``train:`` section of a recipe text over the defaults, flattened to dotted keys (None without text)."""
+    import dataclasses
+
+    if not text:
+        return None
+    section = (yaml.safe_load(text) or {}).get("train") or {}
+    defaults = dataclasses.asdict(TrainSection())
+    merged = {**defaults, **section, "optimizer": {**defaults["optimizer"], **(section.get("optimizer") or {})}}
+    flat = {key: value for key, value in merged.items() if key != "optimizer"}
+    flat.update({f"optimizer.{key}": value for key, value in merged["optimizer"].items()})
+    return {key: list(value) if isinstance(value, tuple) else value for key, value in flat.items()}
+
+
 class Trainer:
     """Trains an :class:`Objective` on a dataset of songs into the run folder ``out``.
 
@@ -134,6 +163,7 @@ class Trainer:
         self.console = console
         self.show_progress = show_progress and self.dist.is_main
         self.step = 0
+        self.resume_changes: dict[str, list[Any]] = {}  # train: settings that differ from the resumed checkpoint's
 
         self.modules = objective.modules()
         objective.to(self.device)
@@ -154,7 +184,7 @@ class Trainer:
         objective.prepare(dataset)
         self.stream = SongStream(dataset, collate, config.batch_size, self.dist.world_size, self.dist.rank, config.seed, config.num_workers)
         self.log = RunLog(self.out, config.tensorboard) if self.dist.is_main else None
-        self._stop_requested = False
+        self._stop_signal: int | None = None  # the signal that asked this process to stop (SIGINT, SIGTERM)
         if self.dist.world_size > 1:
             torch.manual_seed(derive_seed(config.seed, "global", self.dist.rank))
 
@@ -219,9 +249,11 @@ class Trainer:
         missing = set(self.optimizers) ^ set(state["optimizers"])
         if missing:
             raise ckpt.CheckpointError(f"{folder}: optimizers {sorted(state['optimizers'])} do not match this objective's {sorted(self.optimizers)}")
+        settings = self._optimizer_settings()  # what the recipe asks for now, before the checkpoint's replace it
         for name, optimizer in self.optimizers.items():
             optimizer.load_state_dict(state["optimizers"][name])
             self.schedulers[name].load_state_dict(state["schedulers"][name])
+        self._apply_optimizer_settings(settings)
         if self.scaler is not None and state.get("scaler"):
             self.scaler.load_state_dict(state["scaler"])
         if self.ema is not None:
@@ -237,10 +269,31 @@ class Trainer:
             ckpt.restore_rng_state(state["rng"])
         else:  # per-process streams cannot be restored from rank 0's state: reseed deterministically
             torch.manual_seed(derive_seed(self.config.seed, "global", self.dist.rank, self.step))
+        self.resume_changes = train_changes(loaded["recipe"], self.recipe_text)
         if self.log is not None:
             self.log.truncate_after(self.step)
-            self.log.event(step=self.step, event="resumed", folder=str(folder))
+            self.log.event(step=self.step, event="resumed", folder=str(folder), changed=self.resume_changes)
         return True
+
+    def _optimizer_settings(self) -> dict[str, list[dict[str, Any]]]:
+        """Per optimizer and parameter group, the hyperparameters the current recipe gives (``initial_lr`` is
+        the schedule's base learning rate)."""
+        return {name: [{key: group[key] for key in RECIPE_HYPERPARAMETERS if key in group} for group in optimizer.param_groups]
+                for name, optimizer in self.optimizers.items()}
+
+    def _apply_optimizer_settings(self, settings: dict[str, list[dict[str, Any]]]) -> None:
+        """Put the recipe's optimizer settings back over a loaded state, and the learning rate of the current
+        step under the current schedule: a resumed run takes ``train.optimizer`` and ``train.schedule`` changes
+        from its first step on (the moments, step counts and schedule position stay the checkpoint's)."""
+        for name, optimizer in self.optimizers.items():
+            scheduler = self.schedulers[name]
+            for group, wanted in zip(optimizer.param_groups, settings[name]):
+                group.update(wanted)
+            scheduler.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+            factor = lr_factor(self.config)(scheduler.last_epoch)
+            for group in optimizer.param_groups:
+                group["lr"] = group["initial_lr"] * factor
+            scheduler._last_lr = [group["lr"] for group in optimizer.param_groups]  # what get_last_lr() reports
 
     def _check_same_run(self, stored_text: str, folder: Path) -> None:
         if not self.recipe_text:
@@ -341,13 +394,13 @@ class Trainer:
         if threading.current_thread() is not threading.main_thread():
             yield
             return
-        previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+        previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
 
         def request_stop(signum, frame):  # noqa: ARG001 - signal API
-            if self._stop_requested:  # a second signal: stop now
+            if self._stop_signal is not None:  # a second signal: stop now
                 signal.signal(signum, previous[signum])
                 raise KeyboardInterrupt
-            self._stop_requested = True
+            self._stop_signal = signum
 
         for sig in previous:
             signal.signal(sig, request_stop)
@@ -357,9 +410,12 @@ class Trainer:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
 
-    def _should_stop(self) -> bool:
-        flag = torch.tensor(1.0 if self._stop_requested else 0.0, device=self.device)
-        return bool(self.dist.sum(flag) > 0)
+    def _agreed_stop_signal(self) -> int | None:
+        """The signal that stops the run, agreed by every process (SIGTERM when any process got it, else
+        SIGINT when any got that), or None to go on: all processes stop at the same step, with the same code."""
+        flags = torch.tensor([float(self._stop_signal == sig) for sig in STOP_SIGNALS], device=self.device)
+        received = self.dist.sum(flags) > 0
+        return next((int(sig) for sig, got in zip(reversed(STOP_SIGNALS), reversed(received.tolist())) if got), None)
 
     def write_samples(self) -> None:
         """Previews of the current step into ``<run>/samples/step_<n>/`` (rank 0, EMA weights)."""
@@ -381,11 +437,13 @@ class Trainer:
         self.dist.barrier()
 
     def train(self) -> dict[str, Any]:
-        """Train until ``train.steps``; returns ``{"step", "loss", "checkpoint", "stopped_early"}``."""
+        """Train until ``train.steps`` or a stop signal; returns ``{"step", "loss", "checkpoint", "stopped_early",
+        "signal"}`` (``signal``: the number of the signal that stopped the run after its checkpoint, else None;
+        ``synctrack train`` exits with 128 + it)."""
         config = self.config
         last_row: dict[str, float] = {}
         saved_at = self.step if ckpt.latest_checkpoint(self.out) is not None else -1
-        stopped = False
+        stopped_by: int | None = None
         started, rate = time.perf_counter(), None
         with self._graceful_stop(), progress_bar(self.console, self.show_progress) as bar:
             task = bar.add_task("train", total=config.steps, completed=self.step, loss="-", rate="-")
@@ -405,8 +463,8 @@ class Trainer:
                     if self.step % config.checkpoint_every == 0:
                         self.save()
                         saved_at = self.step
-                    if self._should_stop():
-                        stopped = True
+                    stopped_by = self._agreed_stop_signal()
+                    if stopped_by is not None:
                         break
             except NonFiniteLossError as error:
                 if self.log is not None:
@@ -415,14 +473,18 @@ class Trainer:
                 raise
         if saved_at != self.step:
             self.save()
+        checkpoint = ckpt.latest_checkpoint(self.out)
+        if stopped_by is not None and self.dist.is_main:  # said only now: the checkpoint is on disk
+            name = signal.Signals(stopped_by).name
+            self.log.event(step=self.step, event="stopped", signal=name, checkpoint=str(checkpoint), exit_code=128 + stopped_by)
+            (self.console or Console(stderr=True)).print(
+                f"{name} received: stopped at step {self.step} after saving {checkpoint}; exiting with code "
+                f"{128 + stopped_by}; resume with --resume", markup=False
+            )
         if self.log is not None:
             self.log.close()
-        if stopped and self.dist.is_main:
-            (self.console or Console(stderr=True)).print(
-                f"stopped at step {self.step}; resume with --resume", markup=False
-            )
-        return {"step": self.step, "loss": last_row.get("loss"), "checkpoint": ckpt.latest_checkpoint(self.out),
-                "stopped_early": stopped}
+        return {"step": self.step, "loss": last_row.get("loss"), "checkpoint": checkpoint,
+                "stopped_early": stopped_by is not None, "signal": stopped_by}
 
     def close(self) -> None:
         self.dist.close()

@@ -130,17 +130,18 @@ class MelVAE(Encoder):
         draw = self.sample_posterior if sample is None else sample
         if not draw:
             z = posterior.mode()
-        elif generator is None or isinstance(generator, torch.Generator):
-            z = posterior.sample(generator)
+        elif generator is None:
+            z = posterior.sample()
         else:
-            z = posterior.sample_with(self._song_noise(posterior, batch, generator))
+            z = posterior.sample_with(self._posterior_noise(posterior, batch, generator))
         return rearrange(z * self.scale_factor, "(b s) c t f -> b s c t f", b=batch)
 
     @staticmethod
-    def _song_noise(posterior: DiagonalGaussian, batch: int, generators: Generators) -> torch.Tensor:
-        """Standard normal noise ``[B * S, C, T, F]`` for the posterior, song ``b``'s rows from ``generators[b]``."""
+    def _posterior_noise(posterior: DiagonalGaussian, batch: int, generator: Generators) -> torch.Tensor:
+        """Standard normal noise ``[B * S, C, T, F]`` for the posterior from ``generator`` (with one per song,
+        song ``b``'s rows from ``generator[b]``), drawn on the generator's device and moved to the latents'."""
         per_song = (batch, posterior.mean.shape[0] // batch, *posterior.mean.shape[1:])
-        noise = normal(per_song, generators, device=posterior.mean.device, dtype=posterior.mean.dtype)
+        noise = normal(per_song, generator, device=posterior.mean.device, dtype=posterior.mean.dtype)
         return rearrange(noise, "b s c t f -> (b s) c t f")
 
     def decode(self, latents: torch.Tensor, num_samples: int | None = None) -> torch.Tensor:

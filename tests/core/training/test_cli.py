@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -109,7 +111,7 @@ def test_sample_refuses_missing_and_damaged_checkpoints(trained, tmp_path, capsy
 def test_train_resume_errors_exit_2(trained, toy_recipe, tmp_path, capsys):
     recipe = trained / "recipe.yaml"
     code, _, err = run(capsys, "train", recipe, "--out", trained)
-    assert code == 2 and "already holds checkpoints: pass --resume" in err
+    assert code == 2 and "already holds checkpoints (latest: step_00000004): pass --resume" in err
     code, _, err = run(capsys, "train", recipe, "--out", tmp_path / "fresh", "--resume")
     assert code == 2 and "nothing to resume" in err
     code, _, err = run(capsys, "train", recipe, "--out", trained, "--resume", "train.steps=6")
@@ -141,3 +143,100 @@ def test_the_commands_run_as_a_program(trained, tmp_path):
                              "--out", str(tmp_path / "gen")], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "gen" / "song_000" / "mels.png").stat().st_size > 0
+
+
+# -- output folders: nothing clobbered, nothing mixed ----------------------------------------------------------
+
+
+def test_train_refuses_a_folder_without_checkpoints_unless_overwrite(toy_recipe, tmp_path, capsys):
+    """An earlier attempt that never reached a checkpoint: its recipe.yaml and log.jsonl are not silently
+    replaced and appended to; --overwrite deletes them and starts again."""
+    recipe = toy_recipe(steps=2, checkpoint_every=2)
+    out = tmp_path / "attempt"
+    out.mkdir()
+    (out / "recipe.yaml").write_text("name: an earlier attempt\n")
+    (out / "log.jsonl").write_text('{"step": 999, "loss": 1.0}\n')
+    code, out_text, err = run(capsys, "train", recipe, "--out", out, "--no-progress")
+    assert code == 2 and "Traceback" not in out_text + err
+    assert f"--out {out} is not empty (it holds log.jsonl, recipe.yaml): pass --overwrite" in err
+    assert (out / "recipe.yaml").read_text() == "name: an earlier attempt\n"
+    assert (out / "log.jsonl").read_text() == '{"step": 999, "loss": 1.0}\n'
+    code, _, err = run(capsys, "train", recipe, "--out", out, "--resume", "--overwrite")
+    assert code == 2 and "--resume continues the run" in err and "pass one of them" in err
+    code, _, err = run(capsys, "train", recipe, "--out", out, "--no-progress", "--overwrite")
+    assert code == 0, err
+    steps = [json.loads(line).get("step") for line in (out / "log.jsonl").read_text().splitlines()]
+    assert 999 not in steps and "toy_mlp" in (out / "recipe.yaml").read_text()
+
+
+def test_train_overwrite_replaces_a_run_with_checkpoints(trained, capsys):
+    (trained / "samples" / "stale.txt").write_text("from the old run")
+    code, _, err = run(capsys, "train", trained / "recipe.yaml", "train.steps=2", "--out", trained, "--no-progress", "--overwrite")
+    assert code == 0, err
+    assert sorted(p.name for p in (trained / "checkpoints").iterdir()) == ["latest", "step_00000002"]
+    assert not (trained / "samples").exists()
+
+
+@pytest.mark.parametrize("command", ["train", "sample"])
+def test_an_out_that_is_a_file_is_refused_before_any_work(toy_recipe, tmp_path, capsys, command):
+    """Checked before the recipe is built or the checkpoint read: here the checkpoint does not even exist."""
+    target = tmp_path / "taken.txt"
+    target.write_text("keep me")
+    first = [toy_recipe()] if command == "train" else [tmp_path / "no-such-run"]
+    code, out, err = run(capsys, command, *first, "--out", target, "--no-progress" if command == "train" else "--num=1")
+    assert code == 2 and "Traceback" not in out + err
+    assert f"--out {target} is a file, not a folder" in err
+    assert target.read_text() == "keep me"
+
+
+def test_sample_refuses_a_non_empty_folder_and_overwrite_replaces_it_whole(trained, tmp_path, capsys):
+    """A 2-track model sampled into a folder of 4-track songs: refused, and with --overwrite no old track,
+    no stale extra song and no temporary folder is left beside the new songs."""
+    out = tmp_path / "gen"
+    for song in ("song_000", "song_007"):
+        (out / song).mkdir(parents=True)
+        for name in ("bass", "drums", "guitar", "piano"):
+            (out / song / f"{name}.wav").write_bytes(b"old")
+    code, _, err = run(capsys, "sample", trained, "--num", 2, "--steps", 2, "--out", out)
+    assert code == 2 and f"--out {out} is not empty (it holds song_000, song_007): pass --overwrite" in err
+    assert (out / "song_000" / "guitar.wav").read_bytes() == b"old"
+    code, _, err = run(capsys, "sample", trained, "--num", 2, "--steps", 2, "--out", out, "--overwrite")
+    assert code == 0, err
+    assert sorted(p.name for p in out.iterdir()) == ["song_000", "song_001"]
+    assert {p.name for p in (out / "song_000").iterdir()} == {"bass.wav", "drums.wav", "mix.wav", "mels.png"}
+
+
+def test_a_song_appears_whole_or_not_at_all(trained, tmp_path, capsys, monkeypatch):
+    """Each song is written into a hidden folder and renamed into place: a failure half-way through a song
+    leaves no song folder with some of its files."""
+    import synctrack.outputs
+
+    def fail(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(synctrack.outputs, "plot_mels", fail)  # after the WAVs of the first song are written
+    with pytest.raises(OSError, match="disk full"):
+        run(capsys, "sample", trained, "--num", 1, "--steps", 2, "--out", tmp_path / "gen")
+    assert list((tmp_path / "gen").iterdir()) == []
+
+
+def test_a_run_stopped_by_sigterm_exits_143_after_its_checkpoint(toy_recipe, tmp_path, capsys, monkeypatch):
+    """A cluster's preemption must not look like completion: exit 128 + SIGTERM, once the checkpoint is safe."""
+    from synctrack.training.trainer import Trainer
+
+    step = Trainer.train_step
+
+    def preempted_at_step_3(self):
+        if self.step == 2:
+            os.kill(os.getpid(), signal.SIGTERM)  # a real signal, during step 3
+        return step(self)
+
+    monkeypatch.setattr(Trainer, "train_step", preempted_at_step_3)
+    code, out, err = run(capsys, "train", toy_recipe(steps=10, checkpoint_every=10), "--out", tmp_path / "run", "--no-progress")
+    assert code == 143
+    assert "stopped by SIGTERM: step 3" in out and "exit code 143" in out
+    assert "SIGTERM received: stopped at step 3 after saving" in err and "exiting with code 143" in err
+    events = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines() if "event" in line]
+    assert [e["event"] for e in events][-2:] == ["checkpoint", "stopped"]
+    assert events[-1]["signal"] == "SIGTERM" and events[-1]["exit_code"] == 143 and events[-1]["step"] == 3
+    assert (tmp_path / "run" / "checkpoints" / "latest").read_text().strip() == "step_00000003"

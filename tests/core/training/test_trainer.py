@@ -196,6 +196,38 @@ def test_resuming_with_a_different_model_is_refused(toy_recipe, tmp_path):
         changed.resume()
 
 
+def test_resuming_takes_the_recipes_optimizer_and_schedule_and_logs_what_changed(toy_recipe, tmp_path):
+    """The NaN guard says "lower train.optimizer.lr, then resume": the resumed run must use the new lr (and
+    betas, weight decay, schedule) from its first step, not the checkpoint's, and say what changed."""
+    recipe = toy_recipe(steps=4, checkpoint_every=4)  # lr 0.003, weight decay 0.01, 3 warm-up steps, cosine
+    make_trainer(recipe, tmp_path / "run").train()
+    changes = ["train.steps=6", "train.optimizer.lr=1e-5", "train.optimizer.betas=[0.5, 0.9]",
+               "train.optimizer.weight_decay=0.0", "train.schedule=constant", "train.warmup_steps=0"]
+    resumed = make_trainer(recipe, tmp_path / "run", changes)
+    assert resumed.resume() and resumed.step == 4
+    group = resumed.optimizers["denoiser"].param_groups[0]
+    assert (group["lr"], group["betas"], group["weight_decay"]) == (1e-5, (0.5, 0.9), 0.0)
+    assert resumed.optimizers["denoiser"].state_dict()["state"], "the Adam moments are still the checkpoint's"
+    resumed.train()
+    rows = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert [row["lr"] for row in rows if row.get("step", 0) > 4 and "lr" in row] == [1e-5, 1e-5]
+    event = next(row for row in rows if row.get("event") == "resumed")
+    assert event["changed"] == {
+        "train.optimizer.betas": [[0.9, 0.999], [0.5, 0.9]], "train.optimizer.lr": [0.003, 1e-5],
+        "train.optimizer.weight_decay": [0.01, 0.0], "train.schedule": ["cosine", "constant"],
+        "train.steps": [4, 6], "train.warmup_steps": [3, 0],
+    }
+
+
+def test_the_changes_on_resume_compare_with_the_defaults_filled_in():
+    """A default written out is no change; a value dropped from the recipe changes back to its default."""
+    from synctrack.training.trainer import train_changes
+
+    stored = "train: {steps: 10, optimizer: {lr: 0.1}}\n"
+    assert train_changes(stored, "train: {steps: 10, optimizer: {lr: 0.1, eps: 1.0e-8}}\n") == {}  # a default spelt out
+    assert train_changes(stored, "train: {steps: 20}\n") == {"train.optimizer.lr": [0.1, 1e-4], "train.steps": [10, 20]}
+
+
 def test_mixed_precision_is_for_cuda_only():
     with pytest.warns(UserWarning, match="train.precision=bf16 needs CUDA; training in fp32 on cpu"):
         assert resolve_precision("bf16", torch.device("cpu")) is None
