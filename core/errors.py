@@ -21,7 +21,11 @@ class UnknownPartError(UserError, LookupError):
 
 
 class DuplicatePartError(UserError):
-    """Two registrations of the same (kind, name)."""
+    """Two registrations of the same (kind, name); ``plugins`` names the first registrant, then the second."""
+
+    def __init__(self, message: str, kind: str = "", name: str = "", plugins: tuple[str, str] = ("", "")) -> None:
+        super().__init__(message)
+        self.kind, self.name, self.plugins = kind, name, plugins
 
 
 class PluginError(UserError):

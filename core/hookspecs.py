@@ -25,5 +25,6 @@ def synctrack_register_parts(registry):
     first line of the factory's docstring; ``example`` gives arguments that build a small instance.
 
     Registrations take effect only if the hook returns without raising. A (kind, name) pair already taken
-    by another plugin is an error naming both plugins.
+    by another plugin is an error naming both plugins (a :class:`~synctrack.errors.PluginError`, whether or
+    not ``SYNCTRACK_STRICT_PLUGINS`` is set); disabling one of them with ``SYNCTRACK_DISABLE_PLUGINS`` resolves it.
     """

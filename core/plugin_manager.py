@@ -2,9 +2,13 @@
 
 Built-in plugins are named in :data:`DEFAULT_PLUGINS` and imported by module name, exactly as third-party
 plugins are loaded from the entry-point group :data:`ENTRY_POINT_GROUP`; core never imports
-``synctrack.plugins`` directly. A plugin that fails (import error, bad hook, exception while registering,
-a name another plugin already took) is reported by name with a :class:`~synctrack.errors.PluginWarning` and
-skipped; the rest still load. Environment:
+``synctrack.plugins`` directly. A plugin that fails (import error, bad hook, exception while registering) is
+reported by name with a :class:`~synctrack.errors.PluginWarning` and skipped; the rest still load.
+
+A clash is not a failure of one plugin: two plugins registering the same (kind, name), or two plugins with
+the same name, are a :class:`~synctrack.errors.PluginError` naming both, in every mode. Letting the first in
+load order win would make a recipe build a different part depending on what else is installed (pytest and
+conda refuse a duplicate plugin name the same way). Disabling one of the two resolves it. Environment:
 
 - ``SYNCTRACK_STRICT_PLUGINS=1`` turns a failing plugin into a :class:`~synctrack.errors.PluginError`.
 - ``SYNCTRACK_DISABLE_PLUGINS=a,b`` skips plugins by name (built-in module name or entry-point name).
@@ -23,7 +27,7 @@ from typing import Any
 import pluggy
 
 from . import hookspecs
-from .errors import PluginError, PluginWarning
+from .errors import DuplicatePartError, PluginError, PluginWarning
 from .registry import Registry
 
 ENTRY_POINT_GROUP = "synctrack"
@@ -147,10 +151,30 @@ class PluginManager:
                 self._pm.unregister(plugin)
             self._fail(PluginFailure(name, source, "validate", str(error)), error)
             return
-        except ValueError as error:  # pluggy: name already registered
-            self._fail(PluginFailure(name, source, "validate", str(error)), error)
-            return
+        except ValueError as error:  # pluggy: the name (or the very object) is registered already
+            raise PluginError(self._name_clash(name, source)) from error
         self.loaded.append(PluginInfo(name, source))
+
+    def _name_clash(self, name: str, source: str) -> str:
+        first = next((info.source for info in self.loaded if info.name == name), None)
+        if first is None:
+            return f"plugin {name!r} ({source}) is registered twice as the same object; register it once"
+        return (
+            f"two plugins are named {name!r}: one from {first}, one from {source}. synctrack cannot tell them apart "
+            f"(and {DISABLE_ENV}={name} would skip both): uninstall one of them"
+        )
+
+    def _part_clash(self, error: DuplicatePartError, sources: dict[str, str]) -> str:
+        first, second = error.plugins
+        what = f"{error.kind} {error.name!r}"
+        if first == second:
+            return (f"plugin {first!r} ({sources.get(first, '?')}) registers {what} twice; fix the plugin, or skip it "
+                    f"with {DISABLE_ENV}={first}")
+        return (
+            f"{what} is registered by two plugins: {first!r} ({sources.get(first, '?')}) and {second!r} "
+            f"({sources.get(second, '?')}). Which one a recipe builds would depend on the load order, so neither is "
+            f"chosen: disable one with {DISABLE_ENV}={second} (or ={first}), or uninstall it"
+        )
 
     def _collect(self) -> Registry:
         registry = Registry()
@@ -164,6 +188,8 @@ class PluginManager:
             try:
                 hook(registry=registrar)
                 registrar.commit()
+            except DuplicatePartError as error:  # a clash, not a broken plugin: an error in every mode
+                raise PluginError(self._part_clash(error, sources)) from None
             except Exception as error:
                 self._pm.unregister(name=info.name)
                 self.loaded.remove(info)

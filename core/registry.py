@@ -93,7 +93,8 @@ class Registry:
         if existing is not None:
             raise DuplicatePartError(
                 f"{kind} {name!r} is registered twice: by plugin {existing.plugin!r} and by plugin {plugin!r}; "
-                f"rename one of them, or disable one plugin with SYNCTRACK_DISABLE_PLUGINS"
+                f"rename one of them, or disable one plugin with SYNCTRACK_DISABLE_PLUGINS",
+                kind, name, (existing.plugin, plugin),
             )
         part = Part(
             kind=kind,

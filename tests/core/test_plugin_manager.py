@@ -1,4 +1,4 @@
-"""Plugin loading: broken plugins are named and skipped, strict mode is fatal, duplicates name both."""
+"""Plugin loading: broken plugins are named and skipped, strict mode is fatal, clashes are errors naming both."""
 
 from __future__ import annotations
 
@@ -76,20 +76,39 @@ def test_a_plugin_raising_while_registering_leaves_nothing_behind():
     assert registry.names("mixer") == ["kept"]
 
 
-def test_duplicate_kind_and_name_names_both_plugins():
+@pytest.mark.parametrize("strict", [False, True])
+def test_a_kind_and_name_registered_by_two_plugins_is_an_error_naming_both(strict):
+    """Not "the first in load order wins": a recipe would build a different part depending on what else is
+    installed. Strict or not, loading stops with an error naming both plugins and how to choose."""
+    loading = manager(strict=strict)
+    loading.register(plugin_registering("same"), "alpha", source="dist-a")
+    loading.register(plugin_registering("same"), "beta", source="dist-b")
+    with pytest.raises(PluginError) as caught:
+        loading.load()
+    message = str(caught.value)
+    assert "mixer 'same' is registered by two plugins: 'alpha' (dist-a) and 'beta' (dist-b)" in message
+    assert "SYNCTRACK_DISABLE_PLUGINS=beta (or =alpha)" in message
+
+
+def test_disabling_one_of_two_clashing_plugins_resolves_the_clash():
+    loading = manager(disabled={"alpha"})
+    loading.register(plugin_registering("same"), "alpha")
+    loading.register(plugin_registering("same"), "beta")
+    assert loading.load().get("mixer", "same").plugin == "beta"
+
+
+def test_a_plugin_registering_a_name_twice_is_named():
     loading = manager()
-    loading.register(plugin_registering("same"), "alpha")
-    loading.register(plugin_registering("same"), "beta")
-    with pytest.warns(PluginWarning, match="mixer 'same' is registered twice: by plugin 'alpha' and by plugin 'beta'"):
-        registry = loading.load()
-    assert registry.get("mixer", "same").plugin == "alpha"
+    loading.register(plugin_registering("same", "same"), "twice", source="dist-t")
+    with pytest.raises(PluginError, match=r"plugin 'twice' \(dist-t\) registers mixer 'same' twice"):
+        loading.load()
 
 
-def test_duplicate_is_fatal_in_strict_mode():
-    loading = manager(strict=True)
-    loading.register(plugin_registering("same"), "alpha")
-    loading.register(plugin_registering("same"), "beta")
-    with pytest.raises(PluginError, match="by plugin 'alpha' and by plugin 'beta'"):
+def test_two_plugins_with_the_same_name_are_an_error_naming_both_sources():
+    loading = manager()
+    loading.register(plugin_registering("one"), "dup", source="dist-a")
+    loading.register(plugin_registering("two"), "dup", source="dist-b")
+    with pytest.raises(PluginError, match="two plugins are named 'dup': one from dist-a, one from dist-b"):
         loading.load()
 
 
@@ -123,3 +142,29 @@ def test_unknown_kind_in_registration_fails_that_plugin():
     loading.register(plugin_registering("x", kind="mixr"), "badkind")
     with pytest.warns(PluginWarning, match="'mixr' is not a registry kind; did you mean 'mixer'?"):
         loading.load()
+
+
+CLASHING_PLUGIN = '''\
+from synctrack import hookimpl
+from synctrack.plugins.mixers.none import NoMixer
+
+
+@hookimpl
+def synctrack_register_parts(registry):
+    registry.add("mixer", "none", NoMixer)  # the built-in mixers plugin registers 'none' already
+'''
+
+
+def test_an_installed_plugin_clashing_with_a_builtin_ends_the_cli_with_exit_2_until_disabled(tmp_path, cli):
+    """Through an entry point, as a third-party package installs it (a dist-info folder on PYTHONPATH)."""
+    (tmp_path / "clash_plugin.py").write_text(CLASHING_PLUGIN)
+    info = tmp_path / "synctrack_clash-0.1.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: synctrack-clash\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[synctrack]\nclash = clash_plugin\n")
+    result = cli("list", "mixer", env={"PYTHONPATH": str(tmp_path)})
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert ("mixer 'none' is registered by two plugins: 'synctrack.plugins.mixers' (builtin) and 'clash' "
+            "(synctrack-clash)") in result.stderr
+    resolved = cli("list", "mixer", env={"PYTHONPATH": str(tmp_path), "SYNCTRACK_DISABLE_PLUGINS": "clash"})
+    assert resolved.returncode == 0, resolved.stderr
