@@ -63,8 +63,9 @@ def parse_override(text: str) -> Override:
     return Override(text, path, delete, value)
 
 
-def apply_overrides(data: dict[str, Any], locations: Locations, overrides: list[Override]) -> None:
-    """Apply overrides in order, in place; every problem is collected and raised together."""
+def apply_overrides(data: dict[str, Any], locations: Locations, overrides: list[Override]) -> list[Problem]:
+    """Apply overrides in order, in place; returns the problems of those that do not fit the recipe (each
+    skipped), so that they are reported together with every other problem of the recipe."""
     problems: list[Problem] = []
     for override in overrides:
         try:
@@ -76,8 +77,7 @@ def apply_overrides(data: dict[str, Any], locations: Locations, overrides: list[
             del locations[path]
         if not override.delete:
             locations[override.path] = override.where
-    if problems:
-        raise RecipeError(problems)
+    return problems
 
 
 class _OverrideProblem(Exception):

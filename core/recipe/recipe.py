@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from ..errors import RecipeError
+from ..errors import Problem, RecipeError
 from ..registry import Registry
 from .check import build, check
 from .overrides import apply_overrides, parse_override
@@ -26,21 +26,24 @@ class Recipe:
     """A resolved recipe.
 
     ``data`` is plain YAML data; ``locations`` maps recipe paths to the file line or override that set them;
-    ``files`` lists the recipe files read (bases first).
+    ``files`` lists the recipe files read (bases first). ``override_problems`` holds the overrides that could
+    not be applied (bad syntax, an index out of range...): they were skipped, and :meth:`validate` reports
+    them with every other problem of the recipe, so one bad override never hides the rest.
     """
 
     data: dict[str, Any]
     locations: Locations = field(default_factory=dict)
     files: list[FilePath] = field(default_factory=list)
     overrides: list[str] = field(default_factory=list)
+    override_problems: list[Problem] = field(default_factory=list)
 
     @property
     def source(self) -> str:
         return display_path(self.files[-1]) if self.files else "<recipe>"
 
     def problems(self, registry: Registry | None = None) -> list:
-        """Every problem in the recipe (empty when it is valid); nothing is built."""
-        return check(self.data, RecipeSchema, registry or _default_registry(), self.locations)
+        """Every problem in the recipe, overrides that did not apply first (empty when it is valid); nothing is built."""
+        return [*self.override_problems, *check(self.data, RecipeSchema, registry or _default_registry(), self.locations)]
 
     def validate(self, registry: Registry | None = None) -> Recipe:
         """Raise :class:`RecipeError` listing every problem; return self when valid."""
@@ -80,10 +83,18 @@ class Recipe:
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     def with_overrides(self, overrides: Iterable[str]) -> Recipe:
+        """A copy with ``overrides`` applied in order; those that cannot be applied are kept as problems."""
         data, locations = copy.deepcopy(self.data), dict(self.locations)
         texts = list(overrides)
-        apply_overrides(data, locations, [parse_override(text) for text in texts])
-        return Recipe(data, locations, list(self.files), self.overrides + texts)
+        problems = list(self.override_problems)
+        for text in texts:  # one at a time: the problems keep the command line's order
+            try:
+                override = parse_override(text)
+            except RecipeError as error:
+                problems.extend(error.problems)
+                continue
+            problems.extend(apply_overrides(data, locations, [override]))
+        return Recipe(data, locations, list(self.files), self.overrides + texts, problems)
 
 
 def load_recipe(path: str | FilePath, overrides: Iterable[str] = ()) -> Recipe:

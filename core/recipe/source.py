@@ -129,8 +129,9 @@ def _read(path: FilePath, chain: list[FilePath]) -> tuple[dict[str, Any], Locati
     except (OSError, UnicodeDecodeError) as error:
         raise RecipeError(Problem("", f"cannot read recipe {name}: {error}")) from None
     data, locations = parse_yaml(text, name)
-    if data is None:
-        data = {}
+    if data is None or data == {}:  # an empty file would otherwise validate as a recipe that does nothing
+        raise RecipeError(Problem("", "the recipe is empty (no keys, or only comments); a recipe needs at least a "
+                                      "model: or data: section, or a base: to extend", name))
     if not isinstance(data, dict):
         raise RecipeError(Problem("", f"a recipe is a mapping of keys to values, got {type(data).__name__}", name))
     files = [resolved]

@@ -70,16 +70,19 @@ def test_bad_override_syntax(text, fragment):
     ],
 )
 def test_overrides_that_do_not_fit_the_recipe(write, override, fragment):
+    recipe = load_recipe(write("r.yaml", TEXT), [override])  # skipped and kept: validate() reports it
+    assert [p.where for p in recipe.override_problems] == [f"override {override!r}"]
+    assert fragment in str(recipe.override_problems[0])
     with pytest.raises(RecipeError) as caught:
-        load_recipe(write("r.yaml", TEXT), [override])
-    assert fragment in str(caught.value)
-    assert f"(override {override!r})" in str(caught.value)
+        recipe.validate()
+    assert f"(override {override!r})" in str(caught.value) and fragment in str(caught.value)
 
 
 def test_every_bad_override_is_reported(write):
-    with pytest.raises(RecipeError) as caught:
-        load_recipe(write("r.yaml", TEXT), ["~nothing", "model.denoiser.mixers[9]=x"])
-    assert len(caught.value.problems) == 2
+    recipe = load_recipe(write("r.yaml", TEXT), ["~nothing", "a..b=1", "model.denoiser.mixers[9]=x"])
+    problems = [str(problem) for problem in recipe.override_problems]
+    assert len(problems) == 3 and "(override '~nothing')" in problems[0]  # in the command line's order
+    assert "bad override 'a..b=1'" in problems[1] and "(override 'model.denoiser.mixers[9]=x')" in problems[2]
 
 
 def test_override_values_take_exponent_floats(write):

@@ -35,6 +35,11 @@ def test_a_recipe_must_be_a_mapping(write):
     assert "a recipe is a mapping" in error_of(write("list.yaml", "- a\n- b\n"))
 
 
+@pytest.mark.parametrize("text", ["", "# only a comment\n", "{}\n"])
+def test_an_empty_recipe_is_an_error_not_a_valid_recipe(write, text):
+    assert error_of(write("empty.yaml", text)).startswith("empty.yaml: the recipe is empty (no keys, or only comments)")
+
+
 def test_missing_file_and_folder(write, tmp_path):
     assert error_of(tmp_path / "nope.yaml") == "recipe file not found: nope.yaml"
     (tmp_path / "dir.yaml").mkdir()

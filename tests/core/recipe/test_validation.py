@@ -129,6 +129,21 @@ model:
     assert "missing required argument 'channels'" in str(caught.value.problems[-1])
 
 
+def test_a_structural_override_error_does_not_hide_the_other_problems(toy_registry, write):
+    """mixers[9]=x cannot be applied; a bad value and a misspelt key on the same command line are still
+    reported, in one error, overrides first."""
+    text = GOOD.replace("- global_cross_track", "- {type: global_cross_track, heads: 2}")  # valid without overrides
+    overrides = ["model.denoiser.mixers[9]=x", "train.steps=abc", "model.denoiser.chanels=8"]
+    with pytest.raises(RecipeError) as caught:
+        load_recipe(write("r.yaml", text), overrides).validate()
+    problems = [str(p) for p in caught.value.problems]
+    assert len(problems) == 3, problems
+    assert problems[0].startswith("model.denoiser.mixers[9]: index 9 is out of range")
+    assert problems[1].startswith("model.denoiser.chanels: unknown argument 'chanels'") and "did you mean 'channels'?" in problems[1]
+    assert problems[2].startswith("train.steps: expected int, got 'abc'")
+    assert all("(override '" in problem for problem in problems)
+
+
 def test_nothing_is_built_when_any_problem_exists(toy_registry, write, monkeypatch):
     """Checking comes first: a problem anywhere means no factory runs, not even for valid siblings."""
     calls = []
