@@ -30,8 +30,7 @@ def load_audio(path: str | os.PathLike, sample_rate: int | None = None) -> np.nd
     ``sample_rate=None`` keeps the file's rate. Integer PCM of any width is scaled to [-1, 1).
     """
     path = Path(path)
-    if not path.exists():
-        raise AudioError(f"{path}: audio file not found")
+    _check_file(path)
     try:
         data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, OSError) as error:
@@ -46,8 +45,17 @@ def load_audio(path: str | os.PathLike, sample_rate: int | None = None) -> np.nd
     return np.ascontiguousarray(mono, dtype=np.float32)
 
 
+def _check_file(path: Path) -> None:
+    """An :class:`AudioError` for a path that is not a file (libsndfile would say "Format not recognised")."""
+    if not path.exists():
+        raise AudioError(f"{path}: audio file not found")
+    if path.is_dir():
+        raise AudioError(f"{path} is a folder, not an audio file: give one WAV/FLAC/OGG file")
+
+
 def audio_duration(path: str | os.PathLike) -> tuple[int, int]:
     """``(frames, sample_rate)`` of a file from its header, without reading the samples."""
+    _check_file(Path(path))
     try:
         info = soundfile.info(str(path))
     except (soundfile.LibsndfileError, RuntimeError, OSError) as error:

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from ..errors import UserError
+from ..unpickling import refused_call
 
 
 class PretrainedError(UserError):
@@ -36,9 +37,9 @@ def read_tensor_file(path: Path, allow_pickle: bool = False) -> dict[str, Any]:
         return torch.load(path, map_location="cpu", weights_only=not allow_pickle)
     except pickle.UnpicklingError as error:
         raise PretrainedError(
-            f"{path}: the checkpoint holds Python objects besides tensors, and loading them would run code from "
-            f"the file ({str(error).splitlines()[0]}). If you trust the file, set init.allow_pickle: true; "
-            f"better, save its state_dict alone."
+            f"refusing to load {path}: the checkpoint holds Python objects besides tensors, and loading them would "
+            f"run code from the file ({refused_call(error)}); nothing was run. If you trust the file, set "
+            f"init.allow_pickle: true; better, save its state_dict alone."
         ) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as error:
         raise PretrainedError(f"{path}: cannot read the checkpoint ({str(error).splitlines()[0]}); is it truncated or not a torch file?") from None

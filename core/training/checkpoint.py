@@ -45,6 +45,7 @@ from safetensors.torch import save_file
 
 from .. import files
 from ..errors import UserError
+from ..unpickling import refused_call
 
 CHECKPOINTS = "checkpoints"
 LATEST = "latest"
@@ -271,10 +272,8 @@ def read_trainer_state(path: str | os.PathLike) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
-        detail = str(error).strip().splitlines()
-        reason = next((line for line in detail if "Unsupported global" in line or "GLOBAL" in line), detail[0] if detail else "")
         raise CheckpointError(
-            f"refusing to load {path}: it holds pickled Python objects that would run code when loaded ({reason.strip()}). "
+            f"refusing to load {path}: it holds pickled Python objects that would run code when loaded ({refused_call(error)}). "
             "synctrack trainer state holds only tensors, numbers, strings, lists and dicts; this file was not written "
             "by synctrack or has been tampered with. Do not load it unless you trust its origin."
         ) from None

@@ -14,6 +14,7 @@ shape mismatch, missing or unexpected key is a :class:`CheckpointError` naming t
 from __future__ import annotations
 
 import os
+import pickle
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import torch
 from torch import nn
 
 from synctrack.errors import UserError
+from synctrack.unpickling import refused_call
 
 _ROLES = (
     (".parametrizations.weight.original0", "g"),
@@ -49,7 +51,12 @@ def read_generator_state(path: str | os.PathLike) -> dict[str, torch.Tensor]:
             content = load_file(str(path))
         else:
             content = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # corrupt, truncated, or a pickle that is more than tensors
+    except pickle.UnpicklingError as error:  # the blocked call, not torch's advice to drop weights_only
+        raise CheckpointError(
+            f"refusing to load {path}: it holds Python objects besides tensors and loading them would run code "
+            f"({refused_call(error)}); nothing was run. Save the generator's state_dict alone (torch.save or safetensors)"
+        ) from None
+    except Exception as error:  # corrupt or truncated
         raise CheckpointError(f"{path}: cannot read the checkpoint ({type(error).__name__}: {error})") from None
     if isinstance(content, Mapping) and isinstance(content.get("generator"), Mapping):
         content = content["generator"]

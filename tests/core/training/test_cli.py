@@ -85,6 +85,7 @@ def test_sample_keeps_a_given_track_exactly(trained, tmp_path, capsys):
         (["--given", "flute=x.wav"], "this model has no track 'flute'; its tracks: bass, drums"),
         (["--given", "drums"], "expected TRACK=FILE.wav"),
         (["--given", "drums=missing.wav"], "missing.wav: audio file not found"),
+        (["--given", "drums=."], ". is a folder, not an audio file: give one WAV/FLAC/OGG file"),
         (["--sampler", "edm_heun"], "sampler 'edm_heun' works with 'sigma' diffusions"),
         (["--sampler", "ddmi"], "recipe.yaml: model.sampler.type: 'ddmi' is not in the sampler registry"),
         (["model.denoiser.hidden=8"], "do not fit the model its recipe builds"),

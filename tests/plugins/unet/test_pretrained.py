@@ -212,6 +212,9 @@ def test_a_pickle_that_would_run_code_is_refused(tmp_path):
     torch.save({"state_dict": {"x": torch.zeros(1)}, "callback": Payload()}, tmp_path / "evil.ckpt")
     message = build_error(recipe_node({"from": str(tmp_path / "evil.ckpt")}))
     assert "loading them would run code" in message and "allow_pickle" in message
+    # the blocked call is named, as for a trainer state; not torch's generic advice to drop weights_only
+    assert "(it would call print)" in message
+    assert "Weights only load failed" not in message and "weights_only` set to `False`" not in message
 
 
 def test_strict_refuses_new_keys(saved):

@@ -47,3 +47,19 @@ def test_normalised_input_vocoders_are_refused(tmp_path):
     root = speecht5_folder(tmp_path, reference.state_dict(), normalize_before=True)
     with pytest.raises(UserError, match="normalize_before: true"):
         build({"type": "hifigan", **SMALL, "init": {"from": str(root)}}, Vocoder, get_registry())
+
+
+def test_a_generator_file_whose_pickle_would_run_code_names_the_blocked_call(tmp_path):
+    import os
+
+    from synctrack.plugins.vocoders.weight_norm_checkpoint import read_generator_state
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'ran'}",))
+
+    torch.save({"generator": {"x": torch.zeros(1)}, "extra": Payload()}, tmp_path / "g_00000001")
+    with pytest.raises(UserError) as caught:
+        read_generator_state(tmp_path / "g_00000001")
+    assert "refusing to load" in str(caught.value) and "(it would call posix.system)" in str(caught.value)
+    assert "Weights only load failed" not in str(caught.value) and not (tmp_path / "ran").exists()
