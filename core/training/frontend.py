@@ -6,10 +6,11 @@ checkpoints, resumption, logs and previews, as for the diffusion model. Only the
 A **trainable encoder** (``train.target: encoder``; ``mel_vae`` is one) has
 
 - ``training_inputs(waveforms [N, L]) -> inputs``: what its loss takes (``mel_vae``: log-mel images ``[N, 1, T, F]``);
-- ``training_loss(inputs, step=) -> (loss, logs)`` and ``generator_parameters()``: the first optimizer,
-  ``autoencoder``;
+- ``training_loss(inputs, step=, generator=) -> (loss, logs)`` and ``generator_parameters()``: the first
+  optimizer, ``autoencoder``. ``generator`` holds one generator per input (each track of a song gets its
+  song's generator of the step): the posterior noise then does not depend on how the batch is split;
 - optionally a discriminator: ``discriminator_parameters()`` (non-empty) and ``discriminator_loss(inputs,
-  step=) -> (loss, logs)``, the second optimizer, ``discriminator``, stepped after the autoencoder as in LDM's
+  step=, generator=) -> (loss, logs)``, the second optimizer, ``discriminator``, stepped after the autoencoder as in LDM's
   loop; ``adversarial_active(step)`` says when it starts (before that its optimizer gets zero gradients and
   the discriminator is not run: LDM also steps it with a zero loss);
 - optionally ``estimate_scale_factor(waveforms [B, S, L], generator=, chunk=)``: the latent scale, estimated
@@ -75,6 +76,12 @@ def song_tensors(batch: Any) -> tuple[torch.Tensor, torch.Tensor]:
     if mask is None:
         mask = torch.ones(audio.shape[:2], dtype=torch.bool, device=audio.device)
     return audio, mask.bool()
+
+
+def track_generators(song_generators: list[torch.Generator], mask: torch.Tensor) -> list[torch.Generator]:
+    """One generator per present track, in ``audio[mask]`` order: song ``b``'s tracks share its generator
+    (drawing one after the other from it), so a track's draws depend on its song only. ``mask`` ``[B, S]``."""
+    return [song_generators[song] for song, slot in mask.nonzero().tolist()]
 
 
 @contextmanager
@@ -234,12 +241,14 @@ class EncoderObjective(_FrontEndObjective):
             with full_precision(audio.device):
                 inputs = self.encoder.training_inputs(audio[mask])
             context.scratch["encoder_inputs"] = inputs
+            context.scratch["encoder_generators"] = track_generators(context.generators(), mask)
+        generators = context.scratch["encoder_generators"]  # kept: the discriminator's draws follow the autoencoder's
         if optimizer == "autoencoder":
-            loss, logs = self.encoder.training_loss(inputs, step=context.step)
+            loss, logs = self.encoder.training_loss(inputs, step=context.step, generator=generators)
             return loss, _without(logs, "loss")
         if not self._adversarial_active(context.step):
             return _zero_loss(self.discriminator_params), {}
-        loss, logs = self.encoder.discriminator_loss(inputs, step=context.step)
+        loss, logs = self.encoder.discriminator_loss(inputs, step=context.step, generator=generators)
         return loss, _without(logs, "discriminator")
 
     def estimate_scale_factor(self) -> float | None:

@@ -190,10 +190,21 @@ class MelVAE(Encoder):
 
     # -- training -------------------------------------------------------------------------------------------
 
-    def forward(self, mel: torch.Tensor, sample: bool = True) -> tuple[torch.Tensor, DiagonalGaussian]:
-        """VAE images ``[N, 1, T, F]`` -> (reconstruction ``[N, 1, T, F]``, posterior)."""
+    def forward(
+        self, mel: torch.Tensor, sample: bool = True, generator: Generators = None
+    ) -> tuple[torch.Tensor, DiagonalGaussian]:
+        """VAE images ``[N, 1, T, F]`` -> (reconstruction ``[N, 1, T, F]``, posterior).
+
+        The posterior noise comes from ``generator`` (None: the global stream; a list: one per image, as the
+        trainer passes them, each track of a song drawing from its song's generator).
+        """
         posterior = self.autoencoder.encode(self._check_images(mel))
-        z = posterior.sample() if sample else posterior.mode()
+        if not sample:
+            z = posterior.mode()
+        elif generator is None:
+            z = posterior.sample()
+        else:
+            z = posterior.sample_with(normal(posterior.mean.shape, generator, posterior.mean.device, posterior.mean.dtype))
         return self.autoencoder.decode(z), posterior
 
     def generator_parameters(self) -> list[torch.nn.Parameter]:
@@ -207,8 +218,11 @@ class MelVAE(Encoder):
     def adversarial_active(self, step: int | None) -> bool:
         return self.discriminator is not None and (step is None or step >= self.adversarial_start)
 
-    def training_loss(self, mel: torch.Tensor, step: int | None = None) -> tuple[torch.Tensor, dict[str, float]]:
-        """The autoencoder's loss on VAE images ``[N, 1, T, F]`` (see :meth:`training_inputs`).
+    def training_loss(
+        self, mel: torch.Tensor, step: int | None = None, generator: Generators = None
+    ) -> tuple[torch.Tensor, dict[str, float]]:
+        """The autoencoder's loss on VAE images ``[N, 1, T, F]`` (see :meth:`training_inputs`); the posterior
+        sample draws from ``generator`` (see :meth:`forward`).
 
         ``reconstruction + kl_weight * kl (+ adaptive_weight * adversarial)``, where ``reconstruction`` is the
         mean absolute (or squared) error and ``kl`` the posterior's KL to N(0, I) per input element. The
@@ -216,7 +230,7 @@ class MelVAE(Encoder):
         Returns ``(loss, logs)``; backpropagate ``loss`` into :meth:`generator_parameters` only (it also
         leaves gradients on the discriminator: zero them before its step).
         """
-        reconstruction, posterior = self(mel)
+        reconstruction, posterior = self(mel, generator=generator)
         error = reconstruction - mel
         rec_loss = error.abs().mean() if self.reconstruction == "l1" else error.square().mean()
         kl = posterior.kl().mean() / mel[0].numel()
@@ -231,18 +245,20 @@ class MelVAE(Encoder):
         return loss, logs
 
     def discriminator_loss(
-        self, mel: torch.Tensor, reconstruction: torch.Tensor | None = None, step: int | None = None
+        self, mel: torch.Tensor, reconstruction: torch.Tensor | None = None, step: int | None = None,
+        generator: Generators = None,
     ) -> tuple[torch.Tensor, dict[str, float]]:
         """Hinge loss of the patch discriminator on real VAE images ``[N, 1, T, F]`` and their reconstructions.
 
-        ``reconstruction`` (detached here) defaults to a fresh one made without gradients. Before
+        ``reconstruction`` (detached here) defaults to a fresh one made without gradients (its posterior
+        sample drawn from ``generator``). Before
         ``adversarial_start`` the loss is zero (still differentiable) so a trainer can call it every step.
         """
         if self.discriminator is None:
             raise UserError("mel_vae: discriminator_loss needs adversarial: true in the recipe")
         if reconstruction is None:
             with torch.no_grad():
-                reconstruction, _ = self(mel)
+                reconstruction, _ = self(mel, generator=generator)
         real_logits = self.discriminator(self._check_images(mel))
         fake_logits = self.discriminator(reconstruction.detach())
         loss = hinge_discriminator_loss(real_logits, fake_logits)

@@ -86,8 +86,9 @@ def test_the_mel_vae_learns_to_reconstruct(runs):
 
     rows = log_rows(runs / "vae")
     assert [row["step"] for row in rows] == list(range(1, 41))
-    early = np.mean([row["autoencoder/reconstruction"] for row in rows[:5]])
-    late = np.mean([row["autoencoder/reconstruction"] for row in rows[-5:]])
+    # medians: a single step can spike once the discriminator joins (step 30), as in any GAN's training
+    early = np.median([row["autoencoder/reconstruction"] for row in rows[:5]])
+    late = np.median([row["autoencoder/reconstruction"] for row in rows[-5:]])
     assert late < 0.7 * early
 
 
@@ -108,7 +109,7 @@ def test_the_vae_run_saves_only_the_encoder_with_its_scale_factor_and_previews(r
     with torch.no_grad():
         latents = encoder.encode(songs, sample=True, generator=torch.Generator().manual_seed(123)) / encoder.scale_factor
     assert encoder.scale_factor == meta["scale_factor"]
-    assert float(1 / latents.std()) == pytest.approx(meta["scale_factor"], rel=0.02)
+    assert float(1 / latents.std()) == pytest.approx(meta["scale_factor"], rel=0.03)  # two noise draws of 16 tracks
 
     state = torch.load(checkpoint(run, 40) / "trainer.pt", weights_only=True)
     assert list(state["optimizers"]) == ["autoencoder", "discriminator"]
@@ -353,3 +354,27 @@ def test_init_refuses_another_part_type_and_other_mels(runs, tmp_path, capsys):
 def test_exponential_schedule_decays_in_stairs_after_warmup():
     factor = lr_factor(TrainSection(schedule="exponential", lr_decay=0.5, lr_decay_every=2, warmup_steps=2))
     assert [factor(step) for step in range(8)] == [0.5, 1.0, 1.0, 1.0, 0.5, 0.5, 0.25, 0.25]
+
+
+def test_vae_training_draws_the_posterior_noise_from_each_songs_generator():
+    """The autoencoder's and the discriminator's posterior samples come from the step's per-song generators,
+    not from the process's global stream (which differs per rank under torchrun): a micro-batch's losses do
+    not depend on the global seed, and change with the songs' seeds."""
+    from synctrack.data import collate_songs
+    from synctrack.training.objective import StepContext
+    from synctrack.training.targets import build_objective
+
+    recipe = load_recipe(VAE, ["model.encoder.adversarial_start=0"]).validate()
+    config = recipe.build("train")
+    objective = build_objective(recipe, config)
+    dataset = recipe.build("data")
+    batch = collate_songs([dataset[i] for i in range(2)])
+
+    def losses(global_seed: int, song_seeds: list[int]) -> list[float]:
+        torch.manual_seed(global_seed)
+        context = StepContext(step=5, noise_seeds=torch.tensor(song_seeds))
+        with torch.no_grad():
+            return [float(objective.loss(name, batch, context)[0]) for name in ("autoencoder", "discriminator")]
+
+    assert losses(0, [11, 12]) == losses(1, [11, 12])
+    assert losses(0, [11, 12])[0] != losses(0, [13, 14])[0]
