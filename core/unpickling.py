@@ -15,17 +15,11 @@ import re
 # torch's wordings: "Trying to load unsupported GLOBAL posix.system whose module posix is blocked." and
 # "Unsupported global: GLOBAL __main__.Thing was not an allowed global by default."
 _GLOBAL = re.compile(r"GLOBAL\s+([\w.]+)")
-_OPERATION = re.compile(r"Unsupported operand (\d+)|Unsupported class ([\w.]+)")
 
 
-def refused_call(error: pickle.UnpicklingError) -> str:
-    """``"it would call posix.system"`` (or the unpickling step torch refused), from a weights-only load's
-    error; a neutral phrase when torch's message names nothing."""
-    text = str(error)
-    found = _GLOBAL.search(text)
-    if found:
-        return f"it would call {found.group(1)}"
-    found = _OPERATION.search(text)
-    if found:
-        return f"it uses an unsupported pickle operation ({found.group(0)})"
-    return "it holds Python objects that are not tensors"
+def refused_call(error: pickle.UnpicklingError) -> str | None:
+    """``"it would call posix.system"`` when a weights-only load refused a call, else None: the file is then
+    not a pickle that runs code but damaged or not a torch file at all (torch raises the same exception
+    for an unknown opcode)."""
+    found = _GLOBAL.search(str(error))
+    return f"it would call {found.group(1)}" if found else None

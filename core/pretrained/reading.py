@@ -36,9 +36,12 @@ def read_tensor_file(path: Path, allow_pickle: bool = False) -> dict[str, Any]:
     try:
         return torch.load(path, map_location="cpu", weights_only=not allow_pickle)
     except pickle.UnpicklingError as error:
+        blocked = refused_call(error)
+        if blocked is None:
+            raise PretrainedError(f"{path}: cannot read the checkpoint ({str(error).splitlines()[0]}); is it truncated or not a torch file?") from None
         raise PretrainedError(
             f"refusing to load {path}: the checkpoint holds Python objects besides tensors, and loading them would "
-            f"run code from the file ({refused_call(error)}); nothing was run. If you trust the file, set "
+            f"run code from the file ({blocked}); nothing was run. If you trust the file, set "
             f"init.allow_pickle: true; better, save its state_dict alone."
         ) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as error:

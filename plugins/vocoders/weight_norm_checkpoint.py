@@ -52,9 +52,12 @@ def read_generator_state(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         else:
             content = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:  # the blocked call, not torch's advice to drop weights_only
+        blocked = refused_call(error)
+        if blocked is None:
+            raise CheckpointError(f"{path}: cannot read the checkpoint (UnpicklingError: {error})") from None
         raise CheckpointError(
             f"refusing to load {path}: it holds Python objects besides tensors and loading them would run code "
-            f"({refused_call(error)}); nothing was run. Save the generator's state_dict alone (torch.save or safetensors)"
+            f"({blocked}); nothing was run. Save the generator's state_dict alone (torch.save or safetensors)"
         ) from None
     except Exception as error:  # corrupt or truncated
         raise CheckpointError(f"{path}: cannot read the checkpoint ({type(error).__name__}: {error})") from None
