@@ -23,3 +23,15 @@ def refused_call(error: pickle.UnpicklingError) -> str | None:
     for an unknown opcode)."""
     found = _GLOBAL.search(str(error))
     return f"it would call {found.group(1)}" if found else None
+
+
+def unpickling_problem(path: object, error: pickle.UnpicklingError, advice: str, damaged: str) -> str:
+    """The message for a weights-only ``torch.load`` of ``path`` that raised ``error``: the refused call and
+    ``advice`` (what the user should do instead), or ``damaged`` when nothing was refused (a broken file)."""
+    blocked = refused_call(error)
+    if blocked is None:
+        return damaged
+    return (
+        f"refusing to load {path}: it holds Python objects besides tensors, and loading them would run code "
+        f"({blocked}); nothing was run. {advice}"
+    )

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from ..errors import UserError
-from ..unpickling import refused_call
+from ..unpickling import unpickling_problem
 
 
 class PretrainedError(UserError):
@@ -36,14 +36,10 @@ def read_tensor_file(path: Path, allow_pickle: bool = False) -> dict[str, Any]:
     try:
         return torch.load(path, map_location="cpu", weights_only=not allow_pickle)
     except pickle.UnpicklingError as error:
-        blocked = refused_call(error)
-        if blocked is None:
-            raise PretrainedError(f"{path}: cannot read the checkpoint ({str(error).splitlines()[0]}); is it truncated or not a torch file?") from None
-        raise PretrainedError(
-            f"refusing to load {path}: the checkpoint holds Python objects besides tensors, and loading them would "
-            f"run code from the file ({blocked}); nothing was run. If you trust the file, set "
-            f"init.allow_pickle: true; better, save its state_dict alone."
-        ) from None
+        raise PretrainedError(unpickling_problem(
+            path, error, "If you trust the file, set init.allow_pickle: true; better, save its state_dict alone.",
+            damaged=f"{path}: cannot read the checkpoint ({str(error).splitlines()[0]}); is it truncated or not a torch file?",
+        )) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError) as error:
         raise PretrainedError(f"{path}: cannot read the checkpoint ({str(error).splitlines()[0]}); is it truncated or not a torch file?") from None
 

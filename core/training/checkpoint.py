@@ -45,7 +45,7 @@ from safetensors.torch import save_file
 
 from .. import files
 from ..errors import UserError
-from ..unpickling import refused_call
+from ..unpickling import unpickling_problem
 
 CHECKPOINTS = "checkpoints"
 LATEST = "latest"
@@ -272,14 +272,12 @@ def read_trainer_state(path: str | os.PathLike) -> dict[str, Any]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
-        blocked = refused_call(error)
-        if blocked is None:
-            raise CheckpointError(f"{path} is damaged or truncated and cannot be read ({error}); use an earlier checkpoint") from None
-        raise CheckpointError(
-            f"refusing to load {path}: it holds pickled Python objects that would run code when loaded ({blocked}). "
+        raise CheckpointError(unpickling_problem(
+            path, error,
             "synctrack trainer state holds only tensors, numbers, strings, lists and dicts; this file was not written "
-            "by synctrack or has been tampered with. Do not load it unless you trust its origin."
-        ) from None
+            "by synctrack or has been tampered with. Do not load it unless you trust its origin.",
+            damaged=f"{path} is damaged or truncated and cannot be read ({error}); use an earlier checkpoint",
+        )) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as error:
         raise CheckpointError(f"{path} is damaged or truncated and cannot be read ({error}); use an earlier checkpoint") from None
     if not isinstance(state, dict):

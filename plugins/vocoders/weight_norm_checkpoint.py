@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from synctrack.errors import UserError
-from synctrack.unpickling import refused_call
+from synctrack.unpickling import unpickling_problem
 
 _ROLES = (
     (".parametrizations.weight.original0", "g"),
@@ -52,13 +52,10 @@ def read_generator_state(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         else:
             content = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:  # the blocked call, not torch's advice to drop weights_only
-        blocked = refused_call(error)
-        if blocked is None:
-            raise CheckpointError(f"{path}: cannot read the checkpoint (UnpicklingError: {error})") from None
-        raise CheckpointError(
-            f"refusing to load {path}: it holds Python objects besides tensors and loading them would run code "
-            f"({blocked}); nothing was run. Save the generator's state_dict alone (torch.save or safetensors)"
-        ) from None
+        raise CheckpointError(unpickling_problem(
+            path, error, "Save the generator's state_dict alone (torch.save or safetensors).",
+            damaged=f"{path}: cannot read the checkpoint (UnpicklingError: {error})",
+        )) from None
     except Exception as error:  # corrupt or truncated
         raise CheckpointError(f"{path}: cannot read the checkpoint ({type(error).__name__}: {error})") from None
     if isinstance(content, Mapping) and isinstance(content.get("generator"), Mapping):
