@@ -11,6 +11,13 @@ noise (``epsilon``, as LDM, MusicLDM and SyncTrack) or ``v = sqrt(abar) * noise 
 - ``cosine``: Nichol & Dhariwal 2021, ``abar(t) = cos((t / N + s) / (1 + s) * pi / 2) ** 2``, betas capped at
   0.999 (``beta_start``/``beta_end`` are unused).
 
+``loss_weighting: min_snr`` (Hang et al. 2023, "Efficient Diffusion Training via Min-SNR Weighting") weighs
+each song's loss so that it equals ``min(SNR_t, min_snr_gamma)`` times its clean-estimate MSE, with
+``SNR_t = abar_t / (1 - abar_t)``: the weight on the network's MSE is ``min(SNR, gamma) / SNR`` for epsilon and
+``min(SNR, gamma) / (SNR + 1)`` for v. Low-noise timesteps, whose fine detail is easy, then stop dominating
+the gradient; the paper reports about 3x faster convergence with ``gamma = 5``. ``none`` (the default) is the
+plain MSE of LDM and SyncTrack.
+
 ``clip_x0: c`` clamps every clean estimate to ``[-c, c]`` and recomputes the noise estimate from it, for data
 known to lie in a bounded range (the ``mel`` encoder's normalised log-mel lies in about ``[-1, 1]``). At high
 noise an epsilon model's clean estimate ``(x - sqrt(1 - abar) eps) / sqrt(abar)`` multiplies the noise error
@@ -58,6 +65,8 @@ class DDPM(TimestepDiffusion):
         beta_start: float = 0.0015,
         beta_end: float = 0.0195,
         clip_x0: float | None = None,
+        loss_weighting: Literal["none", "min_snr"] = "none",
+        min_snr_gamma: float = 5.0,
     ) -> None:
         if num_timesteps < 2:
             raise ArgumentError(f"ddpm: num_timesteps must be at least 2, got {num_timesteps}")
@@ -65,7 +74,14 @@ class DDPM(TimestepDiffusion):
             raise ArgumentError(f"ddpm: need 0 < beta_start < beta_end < 1, got beta_start={beta_start}, beta_end={beta_end}")
         if clip_x0 is not None and clip_x0 <= 0:
             raise ArgumentError(f"ddpm: clip_x0 must be positive (the bound of the data), got {clip_x0}")
+        if prediction not in ("epsilon", "v"):
+            raise ArgumentError(f"ddpm: prediction must be 'epsilon' or 'v', got {prediction!r}")
+        if loss_weighting not in ("none", "min_snr"):
+            raise ArgumentError(f"ddpm: loss_weighting must be 'none' or 'min_snr', got {loss_weighting!r}")
+        if not min_snr_gamma > 0:
+            raise ArgumentError(f"ddpm: min_snr_gamma must be positive, got {min_snr_gamma}")
         self.prediction = prediction
+        self.loss_weighting, self.min_snr_gamma = loss_weighting, float(min_snr_gamma)
         self.clip_x0 = clip_x0
         self.schedule = schedule
         self.num_timesteps = num_timesteps
@@ -76,6 +92,16 @@ class DDPM(TimestepDiffusion):
         """``sqrt(abar_t)`` and ``sqrt(1 - abar_t)`` shaped to broadcast against ``like``."""
         alpha_bar = self.alpha_bar(t.to("cpu")).to(like.device)
         return per_song(alpha_bar.sqrt(), like), per_song((1 - alpha_bar).sqrt(), like)
+
+    def loss_weight(self, t: torch.Tensor) -> torch.Tensor:
+        """The per-song weight ``[B]`` (float32) on the network-output MSE at timesteps ``t`` ``[B]``."""
+        if self.loss_weighting == "none":
+            return torch.ones(t.shape, dtype=torch.float32)
+        alpha_bar = self.alpha_bar(t.to("cpu"))
+        snr = alpha_bar / (1 - alpha_bar)
+        clipped = snr.clamp(max=self.min_snr_gamma)
+        weight = clipped / snr if self.prediction == "epsilon" else clipped / (snr + 1)
+        return weight.float()
 
     def predict(
         self, denoiser: torch.nn.Module, x: torch.Tensor, level: torch.Tensor, tracks: TrackInfo, context: Any = None
@@ -100,7 +126,8 @@ class DDPM(TimestepDiffusion):
         context: Any = None,
         generator: draws.Generators = None,
     ) -> torch.Tensor:
-        """Per-song MSE ``[B]`` between the network output and the noise (or v) at uniform random timesteps.
+        """Per-song MSE ``[B]`` between the network output and the noise (or v) at uniform random timesteps,
+        times :meth:`loss_weight`.
 
         Each song draws its timestep, then its noise, from its generator.
         """
@@ -112,4 +139,4 @@ class DDPM(TimestepDiffusion):
         else:
             signal, sigma = self._coefficients(t, x0)
             target = signal * noise - sigma * x0
-        return per_song_mse(output, target, tracks.mask)
+        return per_song_mse(output, target, tracks.mask) * self.loss_weight(t).to(x0.device)

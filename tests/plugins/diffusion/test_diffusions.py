@@ -8,6 +8,7 @@ import pytest
 import torch
 from diffusers import DDPMScheduler
 
+from synctrack.errors import ArgumentError
 from synctrack.interfaces import Denoiser
 from synctrack.plugins.diffusion import DDPM, EDM
 from synctrack.tracks import TrackInfo
@@ -94,6 +95,47 @@ def test_ddpm_loss_equals_a_naive_computation_with_the_same_draws(prediction):
     t = torch.randint(0, 1000, (3,), generator=generator)
     noise = torch.randn(SHAPE, generator=generator)
     assert torch.allclose(loss, naive_ddpm_loss(diffusion, network, x0, mask, t, noise), rtol=1e-5)
+
+
+@pytest.mark.parametrize("prediction", ["epsilon", "v"])
+def test_min_snr_loss_is_the_clipped_snr_times_the_clean_estimate_error(prediction):
+    # Hang et al. 2023: whatever the prediction, the weighted loss is min(SNR, gamma) * ||x0_hat - x0||^2
+    gamma = 5.0
+    diffusion = DDPM(prediction=prediction, loss_weighting="min_snr", min_snr_gamma=gamma)
+    network, x0 = Linear(), torch.randn(SHAPE)
+    tracks = TrackInfo.full([0, 1], batch_size=3)
+    loss = diffusion.training_loss(network, x0, tracks, generator=torch.Generator().manual_seed(7))
+    generator = torch.Generator().manual_seed(7)
+    t = torch.randint(0, 1000, (3,), generator=generator)
+    noise = torch.randn(SHAPE, generator=generator)
+    x_t = diffusion.add_noise(x0, t, noise)
+    clean_error = (diffusion.predict(network, x_t, t, tracks).x0 - x0).pow(2).flatten(1).mean(1)
+    a = diffusion.alpha_bar(t)
+    snr = (a / (1 - a)).float()
+    assert torch.allclose(loss, snr.clamp(max=gamma) * clean_error, rtol=1e-4)
+
+
+def test_min_snr_weight_closed_form_and_plain_default():
+    t = torch.tensor([0, 300, 999])
+    a = DDPM().alpha_bar(t)
+    snr = a / (1 - a)
+    assert torch.equal(DDPM().loss_weight(t), torch.ones(3))
+    epsilon = DDPM(loss_weighting="min_snr", min_snr_gamma=5.0).loss_weight(t)
+    v = DDPM(prediction="v", loss_weighting="min_snr", min_snr_gamma=5.0).loss_weight(t)
+    assert torch.allclose(epsilon.double(), snr.clamp(max=5) / snr, rtol=1e-6)
+    assert torch.allclose(v.double(), snr.clamp(max=5) / (snr + 1), rtol=1e-6)
+    assert epsilon[0] < 0.01 and epsilon[2] == 1.0  # the easiest timestep is weighed down, the hardest not
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [(dict(loss_weighting="snr"), "loss_weighting must be 'none' or 'min_snr'"),
+     (dict(min_snr_gamma=0.0), "min_snr_gamma must be positive"),
+     (dict(prediction="x0"), "prediction must be 'epsilon' or 'v'")],
+)
+def test_ddpm_rejects_unknown_weighting_and_prediction(arguments, message):
+    with pytest.raises(ArgumentError, match=message):
+        DDPM(**arguments)
 
 
 def test_masked_tracks_do_not_change_the_loss():
