@@ -1,10 +1,12 @@
 """``synctrack ablate RECIPE... [--train-steps N] [--samples M] [--out DIR] [KEY=VALUE ...]``
 
 For each recipe: train (the same trainer as ``synctrack train``), sample (``synctrack sample``) and evaluate
-(``synctrack eval``: FD against held-out songs through the same front end, IRS, CBS, CBD), each stage skipped
-when it is already done, so an interrupted ablation picks up where it stopped. Ends with a comparison table in
-the paper's form (mean and 95% CI), ``comparison.csv`` and ``comparison.png`` in the output folder. Overrides
-apply to every recipe.
+(``synctrack eval``: FD against held-out songs through the same front end, IRS, CBS, CBD, beating tracks per
+song and track correlation, beats by madmom unless --tracker says otherwise), each stage skipped when it is
+already done, so an interrupted ablation picks up where it stopped. Ends with a comparison table in the
+paper's form (mean and 95% CI) with the sync gap closed against the baseline recipe (--baseline, default the
+recipe named *no-mixers), ``comparison.csv`` and ``comparison.png`` in the output folder. Overrides apply to
+every recipe.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 from pathlib import Path
 
 from ..errors import UserError
+from ..experiments.ablation import DEFAULT_TRACKER
 from ..recipe import looks_like_override
 from . import console
 from .sample import positive
@@ -29,13 +32,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     parser.add_argument("--sample-steps", type=positive, default=None, help="sampler steps (default: each recipe's sampler)")
     parser.add_argument("--workers", type=positive, default=None, help="beat-tracking processes for the evaluation")
+    parser.add_argument("--tracker", default=DEFAULT_TRACKER, metavar="NAME",
+                        help=f"beat tracker of the evaluation (default {DEFAULT_TRACKER}; librosa is the other built-in)")
+    parser.add_argument("--baseline", default=None, metavar="NAME",
+                        help="recipe name the sync gap closed is measured from (default: the one named *no-mixers)")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..experiments import comparison_rows, run_recipe, write_comparison
-    from ..experiments.ablation import reference_eval_stage
-    from ..experiments.report import table
+    from ..experiments.ablation import check_tracker, reference_eval_stage
+    from ..experiments.report import default_baseline, gap_reference, table
     from ..recipe import load_recipe
 
     overrides = [item for item in args.items if looks_like_override(item)]
@@ -49,6 +56,9 @@ def run(args: argparse.Namespace) -> int:
         if name in names:
             raise UserError(f"{path} and {names[name]} share the name {name!r}; their outputs would collide: rename one")
         names[name] = path
+    if args.baseline is not None and args.baseline not in names:
+        raise UserError(f"--baseline {args.baseline!r} is not one of the recipes' names: {', '.join(names)}")
+    check_tracker(args.tracker)  # a missing madmom fails now, not after the first recipe's training
     sample_args = [] if args.sample_steps is None else ["--steps", str(args.sample_steps)]
     eval_args = [] if args.workers is None else ["--workers", str(args.workers)]
     references_root = args.out / "references"
@@ -60,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             run_, references = run_recipe(
                 path, args.out, steps, args.samples, references_root, overrides, args.seed, sample_args, eval_args,
-                on_stage=lambda r, stage: console.out.print(f"[bold]{r.name}[/bold]: {stage}"),
+                on_stage=lambda r, stage: console.out.print(f"[bold]{r.name}[/bold]: {stage}"), tracker=args.tracker,
             )
         except UserError as error:
             console.error(str(error))
@@ -69,13 +79,17 @@ def run(args: argparse.Namespace) -> int:
         console.out.print(f"{run_.name}: " + ", ".join(f"{k} {v}" for k, v in run_.stages.items()), markup=False)
         models.append((run_.name, run_.evaluation))
         for label, folder in (("held-out songs", references.raw), ("held-out songs through the front end", references.codec)):
-            ground_truth.setdefault(folder, (label, reference_eval_stage(folder, eval_args)))
+            ground_truth.setdefault(folder, (label, reference_eval_stage(folder, eval_args, args.tracker)))
     if models:
         truth = [(label if len(ground_truth) <= 2 else f"{label} ({folder.name})", report)
                  for folder, (label, report) in ground_truth.items()]
-        rows = comparison_rows(models, truth)
-        title = f"ablation: {len(models)} recipe(s), {args.samples} songs each"
+        baseline = args.baseline or default_baseline([name for name, _ in models])
+        gap, why_not = gap_reference(baseline, [name for name, _ in models], [label for label, _ in truth])
+        rows = comparison_rows(models, truth, gap)
+        title = f"ablation: {len(models)} recipe(s), {args.samples} songs each, beats by {args.tracker}"
         console.out.print(table(rows, title))
+        if why_not:
+            console.out.print(f"no sync gap closed: {why_not}", markup=False)
         paths = write_comparison(rows, args.out, title)
         console.out.print(f"wrote {paths['csv']} and {paths['png']} ({time.monotonic() - started:.0f} s)", markup=False)
     if failures:

@@ -32,6 +32,9 @@ from numpy.typing import ArrayLike
 BeatLists = Sequence[Sequence[ArrayLike]]
 
 CBD_STATISTICS: tuple[str, ...] = ("mean", "std", "median")
+# The fewest beats a track needs for a rhythm of its own (one inter-beat interval): IRS skips tracks with
+# fewer, CBD gives a reference track with fewer no errors, and ``beating_tracks`` does not count them.
+MIN_RHYTHM_BEATS = 2
 
 
 def as_beats(values: ArrayLike, what: str = "beat times") -> np.ndarray:
@@ -69,7 +72,7 @@ def _check_rectangular(beats: BeatLists) -> int:
 def interval_std(beats: ArrayLike) -> float:
     """Population std (seconds) of the intervals between consecutive beats; NaN with fewer than 2 beats."""
     beats = as_beats(beats)
-    if beats.size < 2:
+    if beats.size < MIN_RHYTHM_BEATS:
         return math.nan
     return float(np.std(np.diff(beats)))
 
@@ -139,7 +142,7 @@ def closest_indices(reference: np.ndarray, target: np.ndarray) -> np.ndarray:
 def cbd_pair(reference: ArrayLike, target: ArrayLike) -> np.ndarray:
     """Normalised errors ``[P]`` of the reference beats paired with a target beat (empty when none pair)."""
     reference, target = as_beats(reference, "reference beats"), as_beats(target, "target beats")
-    if reference.size < 2 or target.size == 0:
+    if reference.size < MIN_RHYTHM_BEATS or target.size == 0:
         return np.zeros(0)
     matched = target[closest_indices(reference, target)]
     errors = np.abs(matched - reference)
@@ -166,6 +169,15 @@ def cbd_per_reference(tracks: Sequence[ArrayLike]) -> np.ndarray:
 def cbd_song(tracks: Sequence[ArrayLike]) -> np.ndarray:
     """``[3]`` CBD (mean, std, median) of one song: the mean over its reference tracks that have errors."""
     return nanmean(cbd_per_reference(tracks), axis=0)
+
+
+# -- beating tracks ---------------------------------------------------------------------------------------
+
+
+def beating_counts(beats: BeatLists) -> np.ndarray:
+    """``[N]`` number of tracks of each song with at least :data:`MIN_RHYTHM_BEATS` beats (float64)."""
+    _check_rectangular(beats)
+    return np.array([sum(as_beats(track).size >= MIN_RHYTHM_BEATS for track in song) for song in beats], dtype=np.float64)
 
 
 # -- whole sets -----------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 2. Fail early: a distribution metric without a reference, an embedder whose weights do not load, a beat
    tracker whose library is missing.
 3. Track the beats of every track file of both sets once (cache first, then a process pool).
-4. Rhythm metrics on each set; distribution metrics on generated vs reference embeddings.
+4. Rhythm and audio metrics on each set; distribution metrics on generated vs reference embeddings.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 from rich.console import Console
 
 from ..errors import UserError
-from ..interfaces.evaluation import BeatSet, BeatTracker, Embedder, EmbeddingSet, Metric
+from ..interfaces.evaluation import BeatSet, BeatTracker, Embedder, EmbeddingSet, Metric, TrackFiles
 from .cache import BeatCache
 from .extract import embed_folder, extract_beats, song_durations
 from .layout import SongFolder, read_folder
@@ -61,6 +61,12 @@ def beat_set(folder: SongFolder, beats: Mapping[Path, np.ndarray]) -> BeatSet:
     return BeatSet([song.name for song in folder.songs], list(folder.tracks), rows, song_durations(folder))
 
 
+def track_files(folder: SongFolder) -> TrackFiles:
+    """The track files of a folder's songs, None for missing tracks."""
+    rows = [[song.tracks.get(name) for name in folder.tracks] for song in folder.songs]
+    return TrackFiles([song.name for song in folder.songs], list(folder.tracks), rows)
+
+
 def evaluate(request: EvaluationRequest, console: Console | None = None) -> EvaluationResult:
     """Run every metric of ``request``; see the module docstring for the order of work."""
     folders = {"generated": read_folder(request.generated, request.track_names)}
@@ -70,6 +76,7 @@ def evaluate(request: EvaluationRequest, console: Console | None = None) -> Eval
         raise UserError("track names name the stem_<k> folders of the official layout; no folder here uses it")
     rhythm = {name: m for name, m in request.metrics.items() if m.inputs == "beats"}
     distribution = {name: m for name, m in request.metrics.items() if m.inputs == "embeddings"}
+    audio = {name: m for name, m in request.metrics.items() if m.inputs == "audio"}
     if distribution and request.reference is None:
         raise UserError(f"metric(s) {', '.join(distribution)} compare with a reference set: pass --reference DIR")
     if rhythm and request.tracker is None:
@@ -114,6 +121,10 @@ def evaluate(request: EvaluationRequest, console: Console | None = None) -> Eval
             songs = beat_set(folder, beats)
             for metric in rhythm.values():
                 result.values[set_name].extend(metric.compute(songs))
+
+    for set_name, folder in folders.items():
+        for metric in audio.values():
+            result.values[set_name].extend(metric.compute(track_files(folder)))
 
     if distribution:
         for embedder in embedders:

@@ -82,6 +82,28 @@ def cbd_values(beats: BeatSet, bootstrap: Bootstrap = Bootstrap()) -> list[Metri
     return rows
 
 
+def beating_tracks_values(beats: BeatSet, bootstrap: Bootstrap = Bootstrap()) -> list[MetricValue]:
+    """Beating tracks: per song, how many of its tracks have a rhythm (at least two beats)."""
+    counts = rhythm.beating_counts(beats.beats)
+    low, high = bootstrap_ci(counts, _mean_over_songs, bootstrap.resamples, bootstrap.confidence, bootstrap.seed)
+    value = float(counts.mean()) if counts.size else math.nan
+    return [MetricValue("beating_tracks", "all", value, low, high, counts.size, "higher", _per_song(beats.songs, counts),
+                        f"tracks with >= {rhythm.MIN_RHYTHM_BEATS} beats per song, of {len(beats.tracks)}; "
+                        "CBS and CBD only compare sets whose counts agree")]
+
+
+def track_correlation_values(songs: list[str], per_song: np.ndarray, bootstrap: Bootstrap = Bootstrap()) -> list[MetricValue]:
+    """Track correlation from its ``[N]`` per-song values (NaN for songs with fewer than two sounding tracks)."""
+    low, high = bootstrap_ci(per_song, _mean_over_songs, bootstrap.resamples, bootstrap.confidence, bootstrap.seed)
+    value = float(rhythm.nanmean(per_song, axis=0)) if per_song.size else math.nan
+    skipped = len(songs) - _count(per_song)
+    note = "mean pairwise Pearson correlation of the tracks' log-mels; 1 = copies; compare with held-out songs"
+    if skipped:
+        note += f"; {skipped} song(s) with fewer than two sounding tracks left out"
+    return [MetricValue("track_correlation", "all", value, low, high, _count(per_song), "lower",
+                        _per_song(songs, per_song), note)]
+
+
 def fad_values(generated: EmbeddingSet, reference: EmbeddingSet, bootstrap: Bootstrap = Bootstrap(200)) -> list[MetricValue]:
     """FAD per track and for the mix, for the names present in both sets (``mix`` last)."""
     names = [name for name in generated.embeddings if name in reference.embeddings]

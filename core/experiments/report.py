@@ -1,5 +1,14 @@
 """The comparison of an ablation: one row per recipe (and the ground-truth rows), FD / IRS / CBS / CBD with
-their confidence intervals, as a table, a CSV and a bar chart."""
+their confidence intervals, the two figures that expose a model winning by silencing or copying tracks
+(beating tracks per song, track correlation), and the sync gap closed against a baseline recipe; as a
+table, a CSV and a bar chart.
+
+The **sync gap closed** of a model, for CBS and for CBD, is ``(model - baseline) / (target - baseline)``
+in percent, where the baseline is the recipe without cross-track exchange and the target is the held-out
+songs through the front end (the best any of these models could sound). It counts only where the model's
+and the baseline's mean beating tracks per song are each within one track of the target's: CBS rises when
+fewer tracks beat, so a model that silences a track would otherwise look more in sync.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +30,11 @@ COLUMNS: tuple[tuple[str, str, str, str], ...] = (
     ("IRS", "irs", "all", "lower"),
     ("CBS", "cbs", "all", "higher"),
     ("CBD", "cbd", "all", "lower"),
+    ("beating tracks", "beating_tracks", "all", "data"),
+    ("track corr", "track_correlation", "all", "lower"),
 )
+GAP_METRICS = ("CBS", "CBD")
+BEATING_TOLERANCE = 1.0  # tracks: the most a model's mean beating tracks may differ from the target's
 
 
 @dataclass
@@ -32,6 +45,16 @@ class ComparisonRow:
     kind: str  # "model" or "ground truth"
     values: dict[str, tuple[float, float, float] | None] = field(default_factory=dict)
     songs: int = 0
+    gap_closed: dict[str, float | None] = field(default_factory=dict)  # "CBS"/"CBD" -> percent
+    gap_note: str = ""  # why there is no gap figure, or "baseline" / "target"
+
+
+@dataclass(frozen=True)
+class GapReference:
+    """The two ends of the sync gap: the ``baseline`` row's name and the ``target`` row's name."""
+
+    baseline: str
+    target: str
 
 
 def _value(report: dict, metric: str, track: str, set_name: str = "generated") -> tuple[float, float, float] | None:
@@ -49,9 +72,77 @@ def row_from_report(name: str, kind: str, report_path: Path) -> ComparisonRow:
     return ComparisonRow(name=name, kind=kind, values=values, songs=songs)
 
 
-def comparison_rows(models: Sequence[tuple[str, Path]], ground_truth: Sequence[tuple[str, Path]]) -> list[ComparisonRow]:
-    """Rows for ``(name, eval.json)`` of each model, then each ground-truth reference."""
-    return [row_from_report(n, "model", p) for n, p in models] + [row_from_report(n, "ground truth", p) for n, p in ground_truth]
+def comparison_rows(
+    models: Sequence[tuple[str, Path]],
+    ground_truth: Sequence[tuple[str, Path]],
+    gap: GapReference | None = None,
+) -> list[ComparisonRow]:
+    """Rows for ``(name, eval.json)`` of each model, then each ground-truth reference; with ``gap``, every
+    model row also gets its sync gap closed (:func:`fill_gap_closed`)."""
+    rows = [row_from_report(n, "model", p) for n, p in models] + [row_from_report(n, "ground truth", p) for n, p in ground_truth]
+    if gap is not None:
+        fill_gap_closed(rows, gap)
+    return rows
+
+
+def default_baseline(names: Sequence[str]) -> str | None:
+    """The recipe without cross-track exchange among ``names``: the one whose name ends in ``no-mixers``."""
+    found = [name for name in names if name.endswith("no-mixers")]
+    return found[0] if len(found) == 1 else None
+
+
+TARGET_LABEL = "held-out songs through the front end"
+
+
+def gap_reference(baseline: str | None, models: Sequence[str], truth: Sequence[str]) -> tuple[GapReference | None, str]:
+    """The gap's two ends for these rows, or None and the reason there is no gap to measure."""
+    if baseline is None:
+        return None, "no recipe is named *no-mixers; name the baseline with --baseline NAME"
+    if baseline not in models:
+        return None, f"the baseline {baseline!r} has no evaluation (its run failed)"
+    if TARGET_LABEL not in truth:
+        return None, "the recipes have different front ends, so there is no single held-out target"
+    return GapReference(baseline, TARGET_LABEL), ""
+
+
+def _mean(row: ComparisonRow, column: str) -> float | None:
+    value = row.values.get(column)
+    return None if value is None or math.isnan(value[0]) else value[0]
+
+
+def fill_gap_closed(rows: Sequence[ComparisonRow], gap: GapReference) -> None:
+    """Set ``gap_closed`` (percent per metric of :data:`GAP_METRICS`) or ``gap_note`` on every model row.
+
+    Raises KeyError when the baseline or the target row is missing (a wrong ``--baseline`` name).
+    """
+    by_name = {row.name: row for row in rows}
+    for role, name in (("baseline", gap.baseline), ("target", gap.target)):
+        if name not in by_name:
+            raise KeyError(f"no {role} row named {name!r}; rows: {', '.join(by_name)}")
+    baseline, target = by_name[gap.baseline], by_name[gap.target]
+    baseline.gap_note, target.gap_note = "baseline", "target"
+    target_beating = _mean(target, "beating tracks")
+
+    def beating_problem(row: ComparisonRow) -> str | None:
+        ours = _mean(row, "beating tracks")
+        if target_beating is None or ours is None:
+            return "no beating-track count"
+        if abs(ours - target_beating) > BEATING_TOLERANCE:
+            return f"{ours:.1f} beating tracks against the data's {target_beating:.1f}"
+        return None
+
+    baseline_problem = beating_problem(baseline)
+    for row in rows:
+        if row.kind != "model" or row is baseline:
+            continue
+        problem = beating_problem(row) or (baseline_problem and f"baseline: {baseline_problem}")
+        if problem:
+            row.gap_note = problem
+            continue
+        for column in GAP_METRICS:
+            ours, low, high = _mean(row, column), _mean(baseline, column), _mean(target, column)
+            span = None if low is None or high is None else high - low
+            row.gap_closed[column] = None if ours is None or not span else 100.0 * (ours - low) / span
 
 
 def _cell(value: tuple[float, float, float] | None) -> str:
@@ -62,16 +153,33 @@ def _cell(value: tuple[float, float, float] | None) -> str:
     return f"{mean:.3f}{interval}"
 
 
+def _arrow(better: str) -> str:
+    return {"lower": " ↓", "higher": " ↑"}.get(better, "")
+
+
+def gap_cell(row: ComparisonRow) -> str:
+    """``"CBS 61% / CBD 72%"``, or why there is none (``"baseline"``, a beating-track mismatch)."""
+    if row.gap_closed:
+        return " / ".join(f"{c} {'-' if v is None else f'{v:.0f}%'}" for c, v in row.gap_closed.items())
+    return row.gap_note if row.kind == "model" else ""
+
+
 def table(rows: Sequence[ComparisonRow], title: str) -> Table:
-    """The comparison as a rich table: mean [95% CI] per metric, arrows giving the better direction."""
+    """The comparison as a rich table: mean [95% CI] per metric, arrows giving the better direction, and the
+    sync gap closed when the rows have one."""
     result = Table(title=title, title_justify="left")
     result.add_column("recipe")
-    for column, _, _, better in COLUMNS:
-        result.add_column(f"{column} {'↓' if better == 'lower' else '↑'}", justify="right")
+    present = [spec for spec in COLUMNS if any(row.values.get(spec[0]) is not None for row in rows)] or list(COLUMNS[:4])
+    for column, _, _, better in present:
+        result.add_column(f"{column}{_arrow(better)}", justify="right")
+    with_gap = any(row.gap_closed or row.gap_note for row in rows)
+    if with_gap:
+        result.add_column("sync gap closed", justify="right")
     result.add_column("songs", justify="right")
     for row in rows:
         name = row.name if row.kind == "model" else f"[italic]{row.name}[/italic]"
-        result.add_row(name, *(_cell(row.values.get(c)) for c, _, _, _ in COLUMNS), str(row.songs))
+        cells = [_cell(row.values.get(c)) for c, _, _, _ in present]
+        result.add_row(name, *cells, *([gap_cell(row)] if with_gap else []), str(row.songs))
     return result
 
 
@@ -81,24 +189,29 @@ def to_csv(rows: Sequence[ComparisonRow]) -> str:
     header = ["recipe", "kind", "songs"]
     for column, _, _, _ in COLUMNS:
         header += [column, f"{column}_ci_low", f"{column}_ci_high"]
+    header += [f"{column}_gap_closed_percent" for column in GAP_METRICS] + ["gap_note"]
     writer.writerow(header)
     for row in rows:
         line: list = [row.name, row.kind, row.songs]
         for column, _, _, _ in COLUMNS:
             line += list(row.values.get(column) or ("", "", ""))
+        line += ["" if row.gap_closed.get(c) is None else round(row.gap_closed[c], 2) for c in GAP_METRICS]
+        line.append(row.gap_note)
         writer.writerow(line)
     return buffer.getvalue()
 
 
 def bar_chart(rows: Sequence[ComparisonRow], path: Path, title: str) -> Path:
-    """One panel per metric: a bar per row with its confidence interval (ground truth hatched)."""
+    """One panel per metric: a bar per row with its confidence interval (ground truth in grey); a missing
+    value is written "n/a" where its bar would be, so it never reads as a real 0."""
     import numpy as np
 
     plt = pyplot()
 
-    figure, axes = plt.subplots(1, len(COLUMNS), figsize=(3.2 * len(COLUMNS), 0.35 * len(rows) + 2.2), squeeze=False)
+    columns = [spec for spec in COLUMNS if any(row.values.get(spec[0]) is not None for row in rows)] or list(COLUMNS[:4])
+    figure, axes = plt.subplots(1, len(columns), figsize=(3.2 * len(columns), 0.35 * len(rows) + 2.2), squeeze=False)
     positions = np.arange(len(rows))
-    for axis, (column, _, _, better) in zip(axes[0], COLUMNS):
+    for axis, (column, _, _, better) in zip(axes[0], columns):
         means, errors = [], [[], []]
         for row in rows:
             value = row.values.get(column)
@@ -107,10 +220,14 @@ def bar_chart(rows: Sequence[ComparisonRow], path: Path, title: str) -> Path:
             errors[0].append(0.0 if math.isnan(low) else max(mean - low, 0.0))
             errors[1].append(0.0 if math.isnan(high) else max(high - mean, 0.0))
         colours = ["#bbbbbb" if row.kind != "model" else "#3b6ea5" for row in rows]
-        axis.barh(positions, means, xerr=errors, color=colours, hatch=None, capsize=3)
+        axis.barh(positions, means, xerr=errors, color=colours, capsize=3)
+        for position, mean in zip(positions, means):
+            if math.isnan(mean):
+                axis.annotate("n/a", (0, position), xytext=(3, 0), textcoords="offset points", va="center",
+                              color="#888888", fontstyle="italic")
         axis.set_yticks(positions, [row.name for row in rows] if axis is axes[0][0] else [""] * len(rows))
         axis.invert_yaxis()
-        axis.set_title(f"{column} ({better} is better)")
+        axis.set_title(f"{column} ({'closest to the data' if better == 'data' else better + ' is better'})")
         axis.grid(axis="x", alpha=0.3)
     figure.suptitle(title)
     figure.tight_layout()

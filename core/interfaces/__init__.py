@@ -7,7 +7,10 @@ interface so that contract tests can check what they built.
 """
 
 from .data import Dataset
-from .evaluation import BeatSet, BeatTracker, DistributionMetric, Embedder, EmbeddingSet, Metric, MetricValue, RhythmMetric
+from .evaluation import (
+    AudioMetric, BeatSet, BeatTracker, DistributionMetric, Embedder, EmbeddingSet, Metric, MetricValue, RhythmMetric,
+    TrackFiles,
+)
 from .model import Block, Conditioner, Denoiser, Encoder, Mixer, Vocoder
 from .process import FAMILIES, Diffusion, Prediction, Sampler, SigmaDiffusion, TimestepDiffusion
 
@@ -31,6 +34,7 @@ INTERFACES = {
 
 __all__ = [
     "INTERFACES",
+    "AudioMetric",
     "BeatSet",
     "BeatTracker",
     "Block",
@@ -48,6 +52,7 @@ __all__ = [
     "Mixer",
     "Prediction",
     "RhythmMetric",
+    "TrackFiles",
     "Sampler",
     "SigmaDiffusion",
     "TimestepDiffusion",

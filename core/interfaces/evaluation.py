@@ -3,7 +3,8 @@
 A rhythm metric (``inputs = "beats"``) takes a :class:`BeatSet`: for each song, the beat times of each of
 its ``S`` track slots. A distribution metric (``inputs = "embeddings"``) takes two :class:`EmbeddingSet`
 (generated and reference) made by its ``embedder``. Both return :class:`MetricValue` rows: a value, its
-bootstrap confidence interval and the per-song values behind it. The arithmetic lives in
+bootstrap confidence interval and the per-song values behind it. An audio metric (``inputs = "audio"``)
+takes a :class:`TrackFiles`: the track files of each song, which it reads itself. The arithmetic lives in
 :mod:`synctrack.eval`; metric parts are thin wrappers around it.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -46,6 +48,21 @@ class BeatSet:
         for song, row in zip(self.songs, self.beats):
             if len(row) != len(self.tracks):
                 raise ValueError(f"song {song!r} has {len(row)} beat lists for {len(self.tracks)} track slots")
+
+
+@dataclass
+class TrackFiles:
+    """The track files of a set of songs, for metrics that read the audio itself.
+
+    Attributes:
+        songs: ``[N]`` song names.
+        tracks: ``[S]`` track-slot names, shared by every song.
+        files: ``[N][S]`` paths, None where a song lacks the track.
+    """
+
+    songs: list[str]
+    tracks: list[str]
+    files: list[list[Path | None]]
 
 
 @dataclass
@@ -155,11 +172,11 @@ class Metric(PartInterface):
 
     ``inputs`` says what :meth:`compute` takes: ``"beats"`` (a :class:`BeatSet`; ``reference`` unused, the
     host evaluates a reference set by a second call) or ``"embeddings"`` (two :class:`EmbeddingSet`, made by
-    the metric's ``embedder``).
+    the metric's ``embedder``) or ``"audio"`` (a :class:`TrackFiles`; like ``"beats"``, one call per set).
     """
 
     registry_kind: ClassVar[str] = "metric"
-    inputs: ClassVar[Literal["beats", "embeddings"]] = "beats"
+    inputs: ClassVar[Literal["beats", "embeddings", "audio"]] = "beats"
 
     def compute(self, generated: Any, reference: Any = None) -> Sequence[MetricValue]:
         raise NotImplementedError
@@ -168,16 +185,25 @@ class Metric(PartInterface):
 class RhythmMetric(Metric):
     """A metric of beat times: ``compute(beats: BeatSet) -> [MetricValue]``."""
 
-    inputs: ClassVar[Literal["beats", "embeddings"]] = "beats"
+    inputs: ClassVar[Literal["beats", "embeddings", "audio"]] = "beats"
 
     def compute(self, generated: BeatSet, reference: Any = None) -> Sequence[MetricValue]:
+        raise NotImplementedError
+
+
+class AudioMetric(Metric):
+    """A metric of the tracks' audio: ``compute(files: TrackFiles) -> [MetricValue]``."""
+
+    inputs: ClassVar[Literal["beats", "embeddings", "audio"]] = "audio"
+
+    def compute(self, generated: TrackFiles, reference: Any = None) -> Sequence[MetricValue]:
         raise NotImplementedError
 
 
 class DistributionMetric(Metric):
     """A metric comparing embedding distributions: ``compute(generated, reference) -> [MetricValue]``."""
 
-    inputs: ClassVar[Literal["beats", "embeddings"]] = "embeddings"
+    inputs: ClassVar[Literal["beats", "embeddings", "audio"]] = "embeddings"
     embedder: Embedder
 
     def compute(self, generated: EmbeddingSet, reference: EmbeddingSet | None = None) -> Sequence[MetricValue]:
@@ -185,6 +211,7 @@ class DistributionMetric(Metric):
 
 
 __all__ = [
+    "AudioMetric",
     "BeatSet",
     "BeatTracker",
     "DistributionMetric",
@@ -193,4 +220,5 @@ __all__ = [
     "Metric",
     "MetricValue",
     "RhythmMetric",
+    "TrackFiles",
 ]

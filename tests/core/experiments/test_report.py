@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import math
 
-from synctrack.experiments.report import comparison_rows, table, to_csv, write_comparison
+import pytest
+
+from synctrack.experiments.report import (
+    TARGET_LABEL, GapReference, comparison_rows, default_baseline, gap_cell, gap_reference, table, to_csv, write_comparison,
+)
 
 
 def report(path, values, songs=3):
@@ -40,3 +44,42 @@ def test_missing_interval_and_chart(tmp_path):
     assert math.isnan(rows[0].values["CBS"][1])
     paths = write_comparison(rows, tmp_path / "out", "title")
     assert paths["png"].stat().st_size > 1000 and paths["csv"].read_text().startswith("recipe,kind")
+
+
+def gap_rows(tmp_path, model_beating=4.0, baseline_beating=4.0):
+    def one(name, cbs, cbd, beating):
+        return report(tmp_path / f"{name}.json", [("cbs", "all", cbs), ("cbd", "all", cbd), ("beating_tracks", "all", beating)])
+
+    models = [("full", one("full", 0.5, 0.2, model_beating)), ("bench-no-mixers", one("none", 0.3, 0.4, baseline_beating))]
+    return models, [(TARGET_LABEL, one("target", 0.7, 0.0, 3.9))]
+
+
+def test_sync_gap_closed_is_the_share_of_the_way_from_baseline_to_target(tmp_path):
+    models, truth = gap_rows(tmp_path)
+    assert default_baseline([name for name, _ in models]) == "bench-no-mixers"
+    rows = comparison_rows(models, truth, GapReference("bench-no-mixers", TARGET_LABEL))
+    assert rows[0].gap_closed["CBS"] == pytest.approx(50.0) and rows[0].gap_closed["CBD"] == pytest.approx(50.0)
+    assert (rows[1].gap_note, rows[2].gap_note) == ("baseline", "target")
+    assert gap_cell(rows[0]) == "CBS 50% / CBD 50%"
+    headers = [c.header for c in table(rows, "t").columns]
+    assert headers[-2:] == ["sync gap closed", "songs"] and "beating tracks" in headers
+    line = to_csv(rows).splitlines()[1].split(",")
+    assert line[-3:] == ["50.0", "50.0", ""]
+
+
+def test_no_gap_where_a_model_or_the_baseline_silences_tracks(tmp_path):
+    models, truth = gap_rows(tmp_path, model_beating=2.5)
+    rows = comparison_rows(models, truth, GapReference("bench-no-mixers", TARGET_LABEL))
+    assert rows[0].gap_closed == {} and rows[0].gap_note == "2.5 beating tracks against the data's 3.9"
+    models, truth = gap_rows(tmp_path, baseline_beating=2.0)
+    rows = comparison_rows(models, truth, GapReference("bench-no-mixers", TARGET_LABEL))
+    assert rows[0].gap_closed == {} and rows[0].gap_note.startswith("baseline: 2.0 beating tracks")
+    with pytest.raises(KeyError, match="no baseline row named 'nope'"):
+        comparison_rows(models, truth, GapReference("nope", TARGET_LABEL))
+
+
+def test_why_there_is_no_gap(tmp_path):
+    assert gap_reference(None, ["a"], [TARGET_LABEL])[1].startswith("no recipe is named *no-mixers")
+    assert "different front ends" in gap_reference("a", ["a"], ["held-out songs (codec-1)"])[1]
+    assert gap_reference("a", ["a", "b"], [TARGET_LABEL]) == (GapReference("a", TARGET_LABEL), "")
+    assert default_baseline(["x-no-mixers", "y-no-mixers"]) is None  # ambiguous: the user must name it
