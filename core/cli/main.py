@@ -27,6 +27,7 @@ COMMANDS: tuple[str, ...] = (
     "synctrack.cli.sample",
     "synctrack.cli.bench",
     "synctrack.cli.ablate",
+    "synctrack.cli.probe",
 )
 
 

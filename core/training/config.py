@@ -35,6 +35,10 @@ class TrainSection:
     every checkpoint); ``vocoder`` trains ``model.vocoder`` on random segments of ``segment_frames`` mel
     frames cut from the data's tracks. Only the trained part is built and saved.
 
+    ``probe_every``: every so many steps, run the sync probe (``synctrack probe``, docs/learning-speed.md) on
+    ``probe_songs`` songs sampled with ``probe_steps`` sampler steps (default: the recipe's) and the EMA
+    weights, and log it to ``log.jsonl`` as a ``probe`` event: the run's learning curve. Diffusion runs only.
+
     ``schedule``: ``constant``; ``cosine`` down to ``lr * min_lr_ratio`` at ``steps``; ``exponential``
     multiplies the rate by ``lr_decay`` every ``lr_decay_every`` steps (HiFi-GAN decays by 0.999 per epoch).
     """
@@ -59,6 +63,9 @@ class TrainSection:
     sample_every: int | None = None
     sample_num: int = 2
     sample_steps: int | None = None
+    probe_every: int | None = None
+    probe_songs: int = 8
+    probe_steps: int | None = None
     seed: int = 0
     num_workers: int = 0
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"

@@ -94,6 +94,11 @@ class Objective:
     def write_samples(self, folder: Path, step: int) -> None:
         """Write previews into ``folder`` (rank 0 only, EMA weights loaded, modules in eval mode)."""
 
+    def probe(self, step: int, config: Any) -> Any:
+        """The sync probe's :class:`~synctrack.experiments.probe.ProbeResult` at ``step`` (rank 0, EMA weights
+        loaded), or None where the objective has nothing to probe (front-end training)."""
+        return None
+
 
 class DiffusionObjective(Objective):
     """Trains a :class:`~synctrack.pipeline.Pipeline`'s denoiser with its diffusion's loss.
@@ -108,6 +113,7 @@ class DiffusionObjective(Objective):
         self.sample_num = sample_num
         self.sample_steps = sample_steps
         self.seed = seed
+        self._probe = None  # the sync probe, built at its first use
 
     def modules(self) -> dict[str, nn.Module]:
         return self.pipeline.trained_modules()
@@ -148,6 +154,14 @@ class DiffusionObjective(Objective):
 
         if "layout" in meta:
             self.pipeline.layout = SongLayout.from_dict(meta["layout"])
+
+    def probe(self, step: int, config: Any) -> Any:
+        """Run the sync probe on the recipe's first ``config.probe_songs`` held-out songs (built once)."""
+        if self._probe is None:
+            from ..experiments.probe import SyncProbe
+
+            self._probe = SyncProbe.from_recipe(self.pipeline, config.probe_songs, config.probe_steps, self.seed)
+        return self._probe(step)
 
     def write_samples(self, folder: Path, step: int) -> None:
         """``sample_num`` songs with a fixed seed (comparable across steps), as WAVs and mel figures."""

@@ -96,6 +96,10 @@ def check_config(config: TrainSection, world_size: int) -> None:
         problems.append(f"train.grad_clip must be positive or null, got {config.grad_clip}")
     if config.sample_every is not None and config.sample_every < 1:
         problems.append(f"train.sample_every must be at least 1 or null, got {config.sample_every}")
+    if config.probe_every is not None and config.probe_every < 1:
+        problems.append(f"train.probe_every must be at least 1 or null, got {config.probe_every}")
+    if config.probe_songs < 1 or (config.probe_steps is not None and config.probe_steps < 1):
+        problems.append(f"train.probe_songs and train.probe_steps must be at least 1, got {config.probe_songs} and {config.probe_steps}")
     if not 0 < config.lr_decay <= 1:
         problems.append(f"train.lr_decay must be in (0, 1], got {config.lr_decay}")
     if config.lr_decay_every < 1:
@@ -436,6 +440,20 @@ class Trainer:
                         module.train()
         self.dist.barrier()
 
+    def run_probe(self, train_seconds: float) -> None:
+        """The sync probe at this step (rank 0, EMA weights), logged as a ``probe`` event with the seconds spent
+        training so far (probes and previews not counted): one point of the run's learning curve."""
+        if self.dist.is_main:
+            context = self.ema.applied(self.ema_modules) if self.ema is not None else nullcontext()
+            with context:
+                result = self.objective.probe(self.step, self.config)
+            if result is not None:
+                measured = {key: value for key, value in result.to_dict().items() if key != "step"}
+                self.log.event(step=self.step, event="probe", train_seconds=round(train_seconds, 2), **measured)
+                if self.console is not None:
+                    self.console.print(f"step {self.step}: probe {result.summary()}", markup=False)
+        self.dist.barrier()
+
     def train(self) -> dict[str, Any]:
         """Train until ``train.steps`` or a stop signal; returns ``{"step", "loss", "checkpoint", "stopped_early",
         "signal"}`` (``signal``: the number of the signal that stopped the run after its checkpoint, else None;
@@ -445,6 +463,7 @@ class Trainer:
         saved_at = self.step if ckpt.latest_checkpoint(self.out) is not None else -1
         stopped_by: int | None = None
         started, rate = time.perf_counter(), None
+        training_seconds = 0.0  # time in train_step only: what the probe's learning curve is plotted against
         with self._graceful_stop(), progress_bar(self.console, self.show_progress) as bar:
             task = bar.add_task("train", total=config.steps, completed=self.step, loss="-", rate="-")
             try:
@@ -452,6 +471,7 @@ class Trainer:
                     tick = time.perf_counter()
                     last_row = self.train_step()
                     elapsed = time.perf_counter() - tick
+                    training_seconds += elapsed
                     rate = 1.0 / elapsed if rate is None else 0.9 * rate + 0.1 / elapsed
                     loss = last_row.get("loss", next(iter(last_row.values())))
                     bar.update(task, completed=self.step, loss=f"{loss:.4g}", rate=f"{rate:.2f}")
@@ -460,6 +480,8 @@ class Trainer:
                                         "elapsed_seconds": time.perf_counter() - started})
                     if config.sample_every and self.step % config.sample_every == 0:
                         self.write_samples()
+                    if config.probe_every and self.step % config.probe_every == 0:
+                        self.run_probe(training_seconds)
                     if self.step % config.checkpoint_every == 0:
                         self.save()
                         saved_at = self.step
