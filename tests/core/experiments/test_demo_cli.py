@@ -1,24 +1,82 @@
-"""`synctrack demo` with a tiny step count: it trains, samples, evaluates, draws the beats and says where."""
+"""`synctrack demo`: two models (with and without cross-track attention) from the same noise, side by side;
+from the shipped weights by default, from scratch with --train; bad shipped weights are exit 2 naming --train."""
 
 from __future__ import annotations
 
+import shutil
 
-def test_demo_runs_with_a_tiny_step_count(cli, tmp_path, tiny_overrides, tiny_env):
+import pytest
+
+from synctrack.cli.demo import DEMO_RECIPES, WEIGHTS_FOLDER, shipped_weights
+from synctrack.experiments.shipped import check_recipe, read_shipped
+from synctrack.recipe import load_recipe
+
+MODELS = ("bench-synctrack", "bench-no-mixers")
+
+
+def test_each_shipped_checkpoint_was_trained_with_its_recipe_as_it_is_now(repo):
+    for name in DEMO_RECIPES:
+        recipe = load_recipe(repo / "recipes" / name).validate()
+        shipped = read_shipped(shipped_weights(repo / "recipes", recipe))
+        assert shipped.recipe_hash == recipe.content_hash, name
+        check_recipe(shipped, recipe)  # the demo's own check passes
+        assert shipped.step > 0 and shipped.meta["layout"]["track_names"] == ["bass", "drums", "guitar", "piano"]
+    total = sum(p.stat().st_size for p in (repo / "recipes" / WEIGHTS_FOLDER).glob("*.safetensors"))
+    assert total <= 10 * 2**20, f"shipped weights hold {total / 2**20:.1f} MB; the demo's budget is 10 MB"
+
+
+def test_a_recipe_edited_after_training_is_refused(repo):
+    recipe = load_recipe(repo / "recipes" / DEMO_RECIPES[0], ["train.ema_decay=0.9"]).validate()
+    shipped = read_shipped(shipped_weights(repo / "recipes", load_recipe(repo / "recipes" / DEMO_RECIPES[0])))
+    with pytest.raises(Exception, match="different recipe"):
+        check_recipe(shipped, recipe)
+
+
+def check_side_by_side(result, out, songs):
+    for name in MODELS:
+        assert name in result.stdout
+        for song in range(songs):
+            folder = out / name / "samples" / f"song_{song:03d}"
+            assert {"bass.wav", "drums.wav", "guitar.wav", "piano.wav", "mix.wav", "beats.png"} <= {p.name for p in folder.iterdir()}
+    for fragment in ("CBS", "CBD", "beating tracks", "held-out songs", "side by side:"):
+        assert fragment in result.stdout, fragment
+    assert sorted(p.name for p in (out / "side-by-side").glob("*.png")) == [f"song_{i:03d}.png" for i in range(songs)]
+
+
+def test_demo_from_scratch_with_a_tiny_step_count(cli, tmp_path, tiny_overrides, tiny_env):
     out = tmp_path / "demo"
-    result = cli("demo", "--steps", "2", "--songs", "2", "--out", str(out), *tiny_overrides, env={**tiny_env, "COLUMNS": "200"})
+    result = cli("demo", "--steps", "2", "--songs", "2", "--tracker", "librosa", "--out", str(out), *tiny_overrides,
+                 env={**tiny_env, "COLUMNS": "250"})
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
-    for fragment in ("demo results", "CBS", "held-out songs", "generated songs:", "beat pictures:"):
-        assert fragment in result.stdout
-    song = out / "demo" / "samples" / "song_000"
-    assert {"bass.wav", "drums.wav", "guitar.wav", "piano.wav", "mix.wav", "mels.png", "beats.png"} <= {p.name for p in song.iterdir()}
-    assert (out / "demo" / "eval.json").is_file()
+    assert "(trained now)" in result.stdout
+    check_side_by_side(result, out, 2)
+    assert "sync gap closed" in result.stdout or "beating tracks against" in result.stdout
 
 
-def test_demo_tracks_option_changes_the_instruments(cli, tmp_path, tiny_overrides, tiny_env):
+def test_demo_from_the_shipped_weights(cli, tmp_path, tiny_env):
     out = tmp_path / "demo"
-    result = cli("demo", "--steps", "1", "--songs", "1", "--tracks", "drums,bass,strings", "--out", str(out), *tiny_overrides, env=tiny_env)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert {p.name for p in (out / "demo" / "samples" / "song_000").glob("*.wav")} == {"drums.wav", "bass.wav", "strings.wav", "mix.wav"}
+    result = cli("demo", "--songs", "1", "--sample-steps", "2", "--tracker", "librosa", "--out", str(out),
+                 env={**tiny_env, "COLUMNS": "250"})
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    assert "(shipped weights)" in result.stdout
+    check_side_by_side(result, out, 1)
+    for name in MODELS:  # the shipped step, not a training run
+        assert not (out / name / "run" / "log.jsonl").exists()
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated"])
+def test_bad_shipped_weights_are_exit_2_naming_the_file_and_train(cli, repo, tmp_path, damage):
+    recipes = tmp_path / "recipes"
+    shutil.copytree(repo / "recipes", recipes)
+    weights = recipes / WEIGHTS_FOLDER / f"{MODELS[1]}.safetensors"
+    if damage == "missing":
+        weights.unlink()
+    else:
+        weights.write_bytes(weights.read_bytes()[:5000])
+    result = cli("demo", "--out", str(tmp_path / "out"), cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-3000:]
+    assert f"{MODELS[1]}.safetensors" in result.stderr and "--train" in result.stderr
+    assert damage in result.stderr
 
 
 def test_demo_bad_tracks_are_exit_2(cli, tmp_path):
