@@ -33,8 +33,9 @@ class MixCrossTrackMixer(AttentionMixer):
         head_dim: int = 32,
         zero_init: bool = False,
         dropout: float = 0.0,
+        time_position: bool = False,
     ) -> None:
-        super().__init__(dim, head_dim=head_dim, zero_init=zero_init, dropout=dropout)
+        super().__init__(dim, head_dim=head_dim, zero_init=zero_init, dropout=dropout, time_position=time_position)
         self.reduce = reduce
 
     def mix(self, normed: torch.Tensor, track_mask: torch.Tensor) -> torch.Tensor:
@@ -50,7 +51,7 @@ class MixCrossTrackMixer(AttentionMixer):
         """tokens ``[B, S, N, D]``, grid ``(T', F')``, track_mask ``[B, S]`` -> update ``[B, S, N, D]``."""
         if tokens.shape[2] != grid[0] * grid[1]:
             raise ValueError(f"{tokens.shape[2]} tokens per track do not fill the grid {grid}")
-        normed = self.norm(tokens)
+        normed = self.normed(tokens, grid)
         queries = rearrange(normed, "b s n d -> b (s n) d")
         mixed = self.attention(queries, context=self.mix(normed, track_mask))
         update = rearrange(mixed, "b (s n) d -> b s n d", s=tokens.shape[1])

@@ -28,8 +28,9 @@ class TimeCrossTrackMixer(AttentionMixer):
         head_dim: int = 32,
         zero_init: bool = False,
         dropout: float = 0.0,
+        time_position: bool = False,
     ) -> None:
-        super().__init__(dim, head_dim=head_dim, zero_init=zero_init, dropout=dropout)
+        super().__init__(dim, head_dim=head_dim, zero_init=zero_init, dropout=dropout, time_position=time_position)
         self.scope = scope
 
     def group(self, tokens: torch.Tensor, grid: tuple[int, int], track_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -21,6 +21,8 @@ CONFIGS = {
     "time-cell": {"type": "time_cross_track", "scope": "cell", "head_dim": 8},
     "mix-mean": {"type": "mix_cross_track", "head_dim": 8},
     "mix-sum": {"type": "mix_cross_track", "reduce": "sum", "head_dim": 8},
+    "global-time-position": {"type": "global_cross_track", "head_dim": 8, "time_position": True},
+    "mix-time-position": {"type": "mix_cross_track", "head_dim": 8, "time_position": True},
 }
 
 
@@ -42,6 +44,21 @@ def mask(batch=3, tracks=4):
     return present
 
 
+def time_positions(dim=DIM, grid=GRID):
+    """``[T' * F', D]``: the transformer sinusoid of each token's time row, cosines first, written out."""
+    half = dim // 2
+    rows = []
+    for t in range(grid[0]):
+        angles = [t * 10000.0 ** (-i / half) for i in range(half)]
+        row = torch.tensor([float(torch.cos(torch.tensor(a))) for a in angles] + [float(torch.sin(torch.tensor(a))) for a in angles])
+        rows += [row] * grid[1]
+    return torch.stack(rows)
+
+
+def reference_normed(mixer, x):
+    return mixer.norm(x) + (time_positions() if getattr(mixer, "time_position", False) else 0.0)
+
+
 def reference_update(mixer, x, present, group_of_token):
     """Straight from the definition, one song and one group at a time, with explicit softmax per head.
 
@@ -49,7 +66,7 @@ def reference_update(mixer, x, present, group_of_token):
     """
     attention = mixer.attention
     heads, head_dim = attention.heads, attention.head_dim
-    normed = mixer.norm(x)
+    normed = reference_normed(mixer, x)
     out = torch.zeros_like(x)
     batch, tracks, count, _ = x.shape
     for b in range(batch):
@@ -75,6 +92,7 @@ GROUPS = {
     "global": lambda n: 0,
     "time-frame": lambda n: n // GRID[1],
     "time-cell": lambda n: n,
+    "global-time-position": lambda n: 0,
 }
 
 
@@ -97,7 +115,7 @@ def mix_reference_update(mixer, x, present, reduce):
     """
     attention = mixer.attention
     heads, head_dim = attention.heads, attention.head_dim
-    normed = mixer.norm(x)
+    normed = reference_normed(mixer, x)
     out = torch.zeros_like(x)
     batch, tracks, count, _ = x.shape
     for b in range(batch):
@@ -250,3 +268,27 @@ def test_tokens_must_fill_the_grid(randomized):
     mixer = make_mixer(CONFIGS["global"], randomized)
     with pytest.raises(ValueError, match="do not fill the grid"):
         mixer(tokens(), (5, 3), mask())
+
+
+@pytest.mark.parametrize("backend", ["naive", "sdpa"])
+def test_mix_mixer_with_time_position_equals_the_definition(backend, randomized):
+    mixer = make_mixer(CONFIGS["mix-time-position"], randomized)
+    x, present = tokens(), mask()
+    with use_backend(backend), torch.no_grad():
+        torch.testing.assert_close(mixer(x, GRID, present), mix_reference_update(mixer, x, present, "mean"), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["global_cross_track", "mix_cross_track"])
+def test_time_position_tells_time_steps_apart_and_nothing_else(kind, randomized):
+    """Tokens equal everywhere: without a position every token gets the same update; with it, the update
+    changes from one time step to the next but not across the frequency bins of a time step."""
+    x = tokens(batch=1, tracks=3)[:, :, :1].expand(1, 3, GRID[0] * GRID[1], DIM).clone()
+    x[:, 1:] = x[:, :1]  # every track the same too
+    present = torch.ones(1, 3, dtype=torch.bool)
+    with torch.no_grad():
+        plain = make_mixer({"type": kind, "head_dim": 8}, randomized)(x, GRID, present)
+        placed = make_mixer({"type": kind, "head_dim": 8, "time_position": True}, randomized)(x, GRID, present)
+    torch.testing.assert_close(plain, plain[:, :, :1].expand_as(plain))
+    rows = placed.view(1, 3, GRID[0], GRID[1], DIM)
+    torch.testing.assert_close(rows, rows[:, :, :, :1].expand_as(rows))  # same within a time step
+    assert (rows[:, :, 1:, 0] - rows[:, :, :-1, 0]).abs().amax() > 1e-3  # different across time steps
