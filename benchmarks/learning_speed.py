@@ -1,0 +1,119 @@
+"""One learning-speed experiment: recipes trained side by side for the same wall-clock budget, then scored.
+
+Each arm is ``synctrack train RECIPE`` on one thread (the arms share the two cores, one each), with the
+overrides of the lever and ``train.probe_every`` so that ``log.jsonl`` holds its learning curve. The step count
+of each arm comes from its own measured step time (``--measure`` first runs a few steps of every arm side by
+side), so that the cosine schedule ends with the budget; ``timeout -s TERM`` stops an arm that runs long
+(the trainer saves and exits 143). Then every arm gets ``synctrack probe`` and, with ``--madmom``,
+``synctrack ablate`` scores 16 songs with madmom, with the sync gap closed against the ``*no-mixers`` arm.
+
+Examples (docs/learning-speed.md lists what was run):
+  python benchmarks/learning_speed.py --out runs/ls/cheap --minutes 10 --madmom \\
+      recipes/bench/synctrack.yaml recipes/bench/no-mixers.yaml -- model.encoder.mel.n_mels=16
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+MEASURE_STEPS = 12
+
+
+def synctrack(*args: str, threads: int = 1) -> list[str]:
+    return [sys.executable, "-m", "synctrack", *args]
+
+
+def environment(threads: int) -> dict[str, str]:
+    return {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), "COLUMNS": "160"}
+
+
+def recipe_name(recipe: Path, overrides: list[str]) -> str:
+    from synctrack.recipe import load_recipe
+
+    return str(load_recipe(recipe, overrides).get("name"))
+
+
+def train_side_by_side(recipes: list[Path], out: Path, overrides: list[str], steps: dict[str, int],
+                       extra: list[str], limit_s: float | None) -> dict[str, float]:
+    """Train every recipe at once (one thread each); returns each arm's wall seconds."""
+    processes, started = {}, time.monotonic()
+    for recipe in recipes:
+        name = recipe_name(recipe, overrides)
+        run = out / name / "run"
+        argv = synctrack("train", str(recipe), "--out", str(run), "--overwrite", *overrides, *extra,
+                         f"train.steps={steps[name]}", "train.tensorboard=false")
+        if limit_s is not None:
+            argv = ["timeout", "-s", "TERM", str(int(limit_s)), *argv]
+        log = open(out / f"{name}.train.log", "w")
+        processes[name] = (subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=environment(1)), log)
+    seconds = {}
+    for name, (process, log) in processes.items():
+        code = process.wait()
+        log.close()
+        seconds[name] = time.monotonic() - started
+        if code not in (0, 124, 143):
+            raise SystemExit(f"{name}: training exited {code}; see {out / f'{name}.train.log'}")
+    return seconds
+
+
+def step_seconds(run: Path) -> float:
+    """Seconds per step from step 3 on (the first steps carry start-up costs), from the logged wall clock."""
+    rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    timed = [(row["step"], row["elapsed_seconds"]) for row in rows if "elapsed_seconds" in row and row["step"] >= 3]
+    (first_step, first_time), (last_step, last_time) = timed[0], timed[-1]
+    return (last_time - first_time) / (last_step - first_step)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("recipes", nargs="+", type=Path)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--minutes", type=float, default=10.0, help="wall-clock training budget of every arm")
+    parser.add_argument("--probe-every", type=int, default=50)
+    parser.add_argument("--madmom", action="store_true", help="then score 16 songs per arm with madmom (synctrack ablate)")
+    parser.add_argument("--samples", type=int, default=16)
+    arguments, overrides = parser.parse_known_args()
+    overrides = [item for item in overrides if item != "--"]
+    out = arguments.out
+    out.mkdir(parents=True, exist_ok=True)
+    names = [recipe_name(recipe, overrides) for recipe in arguments.recipes]
+
+    measure = out / "measure"
+    measure.mkdir(exist_ok=True)
+    train_side_by_side(arguments.recipes, measure, overrides, dict.fromkeys(names, MEASURE_STEPS), ["train.log_every=1"], None)
+    per_step = {name: step_seconds(measure / name / "run") for name in names}
+    budget = 60.0 * arguments.minutes
+    # the probes run inside the budget's wall time: leave them room (about 20 s each at 8 songs)
+    steps = {}
+    for name in names:
+        probes = budget / (arguments.probe_every * per_step[name])
+        steps[name] = max(int((budget - 20.0 * probes) / per_step[name]), 1)
+    print(json.dumps({"seconds_per_step": per_step, "steps": steps}, indent=2), flush=True)
+
+    wall = train_side_by_side(arguments.recipes, out, overrides, steps,
+                              [f"train.probe_every={arguments.probe_every}", "train.probe_songs=4", "train.checkpoint_every=100000"], budget + 120)
+    summary = {"overrides": overrides, "minutes": arguments.minutes, "seconds_per_step_one_thread": per_step,
+               "steps": steps, "wall_seconds": wall, "probe": {}}
+    for name in names:
+        result = subprocess.run(synctrack("probe", str(out / name / "run"), "--json", str(out / f"{name}.probe.json")),
+                                env=environment(2), capture_output=True, text=True)
+        print(result.stdout[-2000:], result.stderr[-2000:], flush=True)
+        summary["probe"][name] = json.loads((out / f"{name}.probe.json").read_text())[str(out / name / "run")]
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    if arguments.madmom:
+        reached = min(int(json.loads(line)["step"]) for name in names
+                      for line in [(out / name / "run" / "log.jsonl").read_text().splitlines()[-1]])
+        argv = synctrack("ablate", *map(str, arguments.recipes), *overrides, "--train-steps", str(max(reached, 1)),
+                         "--samples", str(arguments.samples), "--out", str(out))
+        subprocess.run(argv, env=environment(2), check=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
