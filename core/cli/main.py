@@ -42,7 +42,27 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module_name in COMMANDS:
         importlib.import_module(module_name).register(subparsers)
+    _plain_help(parser)
     return parser
+
+
+def _plain_help(parser: argparse.ArgumentParser) -> None:
+    """Help is read in a terminal: drop the reStructuredText literal marks (two backticks) that the command
+    modules' docstrings use, in every description, epilog and option help, sub-commands included."""
+    parser.description = plain(parser.description)
+    parser.epilog = plain(parser.epilog)
+    for action in parser._actions:
+        action.help = plain(action.help)
+        if isinstance(action, argparse._SubParsersAction):
+            for choice in action._choices_actions:
+                choice.help = plain(choice.help)
+            for sub in set(action.choices.values()):
+                _plain_help(sub)
+
+
+def plain(text: str | None) -> str | None:
+    """``text`` without reStructuredText literal marks: two backticks around a name become nothing."""
+    return text.replace("``", "") if isinstance(text, str) else text
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -43,7 +43,18 @@ class Recipe:
 
     def problems(self, registry: Registry | None = None) -> list:
         """Every problem in the recipe, overrides that did not apply first (empty when it is valid); nothing is built."""
-        return [*self.override_problems, *check(self.data, RecipeSchema, registry or _default_registry(), self.locations)]
+        registry = registry or _default_registry()
+        problems = [*self.override_problems, *check(self.data, RecipeSchema, registry, self.locations)]
+        if not any(problem.path == "train" or problem.path.startswith("train.") for problem in problems):
+            problems += self._train_range_problems(registry)
+        return problems
+
+    def _train_range_problems(self, registry: Registry) -> list[Problem]:
+        """The ``train:`` values the trainer would refuse (one set of ranges: ``training.config``)."""
+        from ..training.config import TrainSection, range_problems
+
+        section = build(self.data.get("train") or {}, TrainSection, registry, self.locations, ("train",))
+        return [Problem(f"train.{key}", message, self.locations.get(("train", *key.split(".")))) for key, message in range_problems(section)]
 
     def validate(self, registry: Registry | None = None) -> Recipe:
         """Raise :class:`RecipeError` listing every problem; return self when valid."""

@@ -72,3 +72,46 @@ class TrainSection:
     tensorboard: bool = True
     segment_frames: int = 32
     scale_factor_songs: int = 8
+
+
+def range_problems(config: TrainSection) -> list[tuple[str, str]]:
+    """``(key, message)`` for every ``train:`` value outside its range, keys relative to ``train``.
+
+    The one place these ranges live: ``synctrack recipe validate`` reports them with the recipe's other
+    problems, and the trainer refuses the same values (adding what depends on the process count).
+    """
+    problems = []
+    for key in ("steps", "batch_size", "grad_accumulation", "checkpoint_every", "log_every", "sample_num", "probe_songs"):
+        if getattr(config, key) < 1:
+            problems.append((key, f"must be at least 1, got {getattr(config, key)}"))
+    for key in ("sample_every", "probe_every", "probe_steps", "sample_steps"):
+        if getattr(config, key) is not None and getattr(config, key) < 1:
+            problems.append((key, f"must be at least 1 or null, got {getattr(config, key)}"))
+    if config.batch_size >= 1 and config.grad_accumulation >= 1 and config.batch_size % config.grad_accumulation:
+        problems.append(("batch_size", f"= {config.batch_size} (the global batch) must divide by grad_accumulation = "
+                                        f"{config.grad_accumulation}"))
+    if config.ema_decay is not None and not 0 < config.ema_decay < 1:
+        problems.append(("ema_decay", f"must be in (0, 1) or null, got {config.ema_decay}"))
+    if config.grad_clip is not None and config.grad_clip <= 0:
+        problems.append(("grad_clip", f"must be positive or null, got {config.grad_clip}"))
+    if not 0 < config.lr_decay <= 1:
+        problems.append(("lr_decay", f"must be in (0, 1], got {config.lr_decay}"))
+    if config.lr_decay_every < 1:
+        problems.append(("lr_decay_every", f"must be at least 1, got {config.lr_decay_every}"))
+    if config.segment_frames < 1:
+        problems.append(("segment_frames", f"must be at least 1, got {config.segment_frames}"))
+    if config.scale_factor_songs < 0:
+        problems.append(("scale_factor_songs", f"must be 0 (no estimate) or more, got {config.scale_factor_songs}"))
+    if config.optimizer.lr <= 0:
+        problems.append(("optimizer.lr", f"must be positive, got {config.optimizer.lr}"))
+    if config.optimizer.weight_decay < 0 or config.optimizer.eps <= 0:
+        problems.append(("optimizer", f"weight_decay must be >= 0 and eps positive, got {config.optimizer.weight_decay} and {config.optimizer.eps}"))
+    if not all(0 <= beta < 1 for beta in config.optimizer.betas):
+        problems.append(("optimizer.betas", f"must each be in [0, 1), got {list(config.optimizer.betas)}"))
+    if config.warmup_steps < 0:
+        problems.append(("warmup_steps", f"must be 0 or more, got {config.warmup_steps}"))
+    if not 0 <= config.min_lr_ratio <= 1:
+        problems.append(("min_lr_ratio", f"must be in [0, 1], got {config.min_lr_ratio}"))
+    if config.num_workers < 0:
+        problems.append(("num_workers", f"must be 0 or more, got {config.num_workers}"))
+    return problems

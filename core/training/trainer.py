@@ -28,7 +28,7 @@ from rich.console import Console
 from ..errors import UserError
 from ..noise import derive_seed
 from . import checkpoint as ckpt
-from .config import TrainSection
+from .config import TrainSection, range_problems
 from ..data import collate_songs
 from .data import SongStream, split_batch, to_device
 from .distributed import Distributed
@@ -80,36 +80,14 @@ def resolve_precision(choice: str, device: torch.device) -> torch.dtype | None:
 
 
 def check_config(config: TrainSection, world_size: int) -> None:
-    """Raise one :class:`UserError` listing every inconsistent ``train:`` value."""
-    problems = []
-    for key in ("steps", "batch_size", "grad_accumulation", "checkpoint_every", "log_every", "sample_num"):
-        if getattr(config, key) < 1:
-            problems.append(f"train.{key} must be at least 1, got {getattr(config, key)}")
-    if config.batch_size % (world_size * max(config.grad_accumulation, 1)):
+    """Raise one :class:`UserError` listing every inconsistent ``train:`` value (the ranges of
+    :func:`~synctrack.training.config.range_problems`, and the batch split over processes)."""
+    problems = [f"train.{key} {message}" for key, message in range_problems(config)]
+    if config.batch_size >= 1 and config.batch_size % (world_size * max(config.grad_accumulation, 1)):
         problems.append(
             f"train.batch_size = {config.batch_size} (the global batch) must divide by processes x grad_accumulation = "
             f"{world_size} x {config.grad_accumulation}"
         )
-    if config.ema_decay is not None and not 0 < config.ema_decay < 1:
-        problems.append(f"train.ema_decay must be in (0, 1) or null, got {config.ema_decay}")
-    if config.grad_clip is not None and config.grad_clip <= 0:
-        problems.append(f"train.grad_clip must be positive or null, got {config.grad_clip}")
-    if config.sample_every is not None and config.sample_every < 1:
-        problems.append(f"train.sample_every must be at least 1 or null, got {config.sample_every}")
-    if config.probe_every is not None and config.probe_every < 1:
-        problems.append(f"train.probe_every must be at least 1 or null, got {config.probe_every}")
-    if config.probe_songs < 1 or (config.probe_steps is not None and config.probe_steps < 1):
-        problems.append(f"train.probe_songs and train.probe_steps must be at least 1, got {config.probe_songs} and {config.probe_steps}")
-    if not 0 < config.lr_decay <= 1:
-        problems.append(f"train.lr_decay must be in (0, 1], got {config.lr_decay}")
-    if config.lr_decay_every < 1:
-        problems.append(f"train.lr_decay_every must be at least 1, got {config.lr_decay_every}")
-    if config.segment_frames < 1:
-        problems.append(f"train.segment_frames must be at least 1, got {config.segment_frames}")
-    if config.scale_factor_songs < 0:
-        problems.append(f"train.scale_factor_songs must be 0 (no estimate) or more, got {config.scale_factor_songs}")
-    if not 0 <= config.min_lr_ratio <= 1 or config.warmup_steps < 0 or config.optimizer.lr <= 0:
-        problems.append("train.optimizer.lr must be positive, train.warmup_steps >= 0 and train.min_lr_ratio in [0, 1]")
     if problems:
         raise UserError("bad train: settings:\n  - " + "\n  - ".join(problems))
 

@@ -18,7 +18,7 @@ from synctrack.training import checkpoint as ckpt
 from synctrack.data import collate_songs
 from synctrack.training.ema import EMA, flat_state
 from synctrack.training.objective import DiffusionObjective, Objective
-from synctrack.training.trainer import NonFiniteLossError, lr_factor, resolve_precision
+from synctrack.training.trainer import NonFiniteLossError, check_config, lr_factor, resolve_precision
 
 
 def fixed_noise_loss(pipeline, dataset) -> float:
@@ -180,8 +180,10 @@ def test_inconsistent_train_settings_are_reported_together(toy_recipe, tmp_path)
     with pytest.raises(UserError) as caught:
         make_trainer(toy_recipe(batch=6, accumulation=4), tmp_path / "bad", ["train.ema_decay=1.5", "train.steps=0"])
     message = str(caught.value)
-    assert "train.batch_size = 6 (the global batch) must divide by processes x grad_accumulation = 1 x 4" in message
-    assert "train.ema_decay must be in (0, 1)" in message and "train.steps must be at least 1" in message
+    assert "train.batch_size: = 6 (the global batch) must divide by grad_accumulation = 4" in message
+    assert "train.ema_decay: must be in (0, 1)" in message and "train.steps: must be at least 1" in message
+    with pytest.raises(UserError, match="must divide by processes x grad_accumulation = 2 x 1"):
+        check_config(TrainSection(batch_size=3), world_size=2)  # what only a run knows: the process count
 
 
 def test_a_dataset_smaller_than_the_batch_is_reported(toy_recipe, tmp_path):
