@@ -39,22 +39,27 @@ def plot_mels(
     track_names: Sequence[str],
     title: str = "",
     shared_scale: bool = False,
+    seconds: float | None = None,
 ) -> Path:
     """Save one row per track of ``mels`` ``[S, n_mels, frames]`` as a PNG (written atomically).
 
-    Each row has its own colour scale, or with ``shared_scale`` one for all rows (to compare an input with
-    its reconstruction).
+    Each row has its own colour scale and colour bar, or with ``shared_scale`` one scale for all rows (to
+    compare an input with its reconstruction). The vertical axis is the mel band (low at the bottom); the
+    horizontal axis is time in seconds when ``seconds`` (the clip's duration) is given, else the frame.
     """
     plt = pyplot()
     mels = mels.detach().float().cpu().numpy() if isinstance(mels, torch.Tensor) else np.asarray(mels, dtype=np.float32)
     rows = mels.shape[0]
-    figure, axes = plt.subplots(rows, 1, figsize=(8, 1.6 * rows + 0.4), squeeze=False, sharex=True)
+    figure, axes = plt.subplots(rows, 1, figsize=(8.8, 1.6 * rows + 0.6), squeeze=False, sharex=True)
     scale = {"vmin": float(mels.min()), "vmax": float(mels.max())} if shared_scale and mels.size else {}
+    bands, frames = mels.shape[-2], mels.shape[-1]
+    extent = (0.0, seconds if seconds is not None else float(frames), 0.0, float(bands))
     for axis, mel, name in zip(axes[:, 0], mels, track_names):
-        axis.imshow(mel, origin="lower", aspect="auto", interpolation="nearest", cmap="magma", **scale)
-        axis.set_ylabel(name, rotation=0, ha="right", va="center")
-        axis.set_yticks([])
-    axes[-1, 0].set_xlabel("frame")
+        image = axis.imshow(mel, origin="lower", aspect="auto", interpolation="nearest", cmap="magma", extent=extent, **scale)
+        axis.set_ylabel(f"{name}\nmel band", rotation=0, ha="right", va="center")
+        axis.set_yticks([0, bands], ["0", str(bands)])
+        figure.colorbar(image, ax=axis, pad=0.01, fraction=0.04, label="log power")
+    axes[-1, 0].set_xlabel("seconds" if seconds is not None else "frame")
     if title:
         figure.suptitle(title)
     figure.tight_layout()
@@ -83,6 +88,7 @@ def write_songs(
         song_folder = folder / f"song_{first_index + offset:03d}"
         with atomic_folder(song_folder) as staging:
             write_song(staging, song, track_names, sample_rate)
-            plot_mels(staging / "mels.png", song_mels, track_names, title=song_folder.name)
+            plot_mels(staging / "mels.png", song_mels, track_names, title=song_folder.name,
+                      seconds=waveforms.shape[-1] / sample_rate)
         songs.append(song_folder)
     return songs

@@ -400,6 +400,26 @@ class Pipeline(nn.Module):
         return rendered.waveforms
 
 
+def untrained_front_end(pipeline: Pipeline) -> str | None:
+    """A note when the model's encoder or vocoder has weights but its recipe node no ``init:``: such a front
+    end is randomly initialised (``recipes/tiny.yaml``), so the model's audio, its references and their
+    metrics mean nothing. None when the front end is trained or needs no training (log-mel, Griffin-Lim)."""
+    if pipeline.recipe is None:
+        return None
+    untrained = []
+    for section in ("encoder", "vocoder"):
+        part = getattr(pipeline, section)
+        node = pipeline.recipe.get(f"model.{section}")
+        has_weights = part is not None and any(parameter.numel() for parameter in part.parameters())
+        if has_weights and not (isinstance(node, dict) and node.get("init")):
+            untrained.append(f"model.{section} {pipeline._name(section)!r}")
+    if not untrained:
+        return None
+    return (f"{' and '.join(untrained)} {'have' if len(untrained) > 1 else 'has'} no init: and {'are' if len(untrained) > 1 else 'is'} "
+            "untrained, so this model's audio (and any metric of it) means nothing; for audio that does, use a "
+            "trained front end (docs/audio.md) or one that needs none, as recipes/demo.yaml does")
+
+
 def _per_song(values: torch.Tensor, num: int, what: str) -> torch.Tensor:
     """``values`` ``[num or 1, ...]`` as ``[num, ...]`` (one song's values shared by all)."""
     if values.shape[0] == num:

@@ -70,7 +70,15 @@ class PluginFailure:
     error: str
 
     def __str__(self) -> str:
-        return f"plugin {self.name!r} ({self.source}) failed to {self.stage} and was skipped: {self.error}"
+        return f"plugin {self.name!r} ({self.source}) failed to {self.stage} and was skipped: {self.error}; {self.fix}"
+
+    @property
+    def fix(self) -> str:
+        """What silences it: uninstalling its distribution (an installed plugin), or disabling it by name."""
+        disable = f"{DISABLE_ENV}={self.name}"
+        if self.source in ("builtin", "direct", "entry point"):
+            return f"to silence it: {disable}"
+        return f"to silence it: pip uninstall {self.source}, or {disable}"
 
 
 def _env_flag(name: str) -> bool:

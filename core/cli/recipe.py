@@ -32,11 +32,13 @@ def run_show(args: argparse.Namespace) -> int:
         if not looks_like_override(text):
             raise RecipeError(f"bad override {text!r}: expected KEY=VALUE or ~KEY (one recipe file per show)")
     recipe = load_recipe(args.file, args.overrides)
-    console.out.print(f"# resolved from {' <- '.join(map(str, recipe.files))}", markup=False)
+    # soft_wrap: rich must never break a line of YAML at the terminal's width, or the text stops loading
+    plain = {"markup": False, "highlight": False, "soft_wrap": True}
+    console.out.print(f"# resolved from {' <- '.join(map(str, recipe.files))}", **plain)
     for text in recipe.overrides:
-        console.out.print(f"# override: {text}", markup=False)
-    console.out.print(f"# content hash: {recipe.content_hash}", markup=False)
-    console.out.print(recipe.dump(), markup=False, end="")
+        console.out.print(f"# override: {text}", **plain)
+    console.out.print(f"# content hash: {recipe.content_hash}", **plain)
+    console.out.print(recipe.dump(), end="", **plain)
     recipe.validate()  # the resolved text is printed either way; problems still end with exit code 2
     if args.params:
         console.out.print(parameter_table(recipe))

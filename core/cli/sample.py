@@ -2,7 +2,8 @@
 [--mixture FILE.wav [--guidance W]]``.
 
 Generates ``N`` songs with a trained model and writes ``DIR/song_<i>/<track>.wav``, ``mix.wav`` and
-``mels.png``; each song appears whole (written into a hidden folder, renamed into place). ``DIR`` must be
+``mels.png``; ``--tracks`` chooses the instruments (any number, for models that take any); each song
+appears whole (written into a hidden folder, renamed into place). ``DIR`` must be
 new or empty, so that one folder never mixes the songs of two runs; ``--overwrite`` deletes what it holds
 first. ``--given`` fixes tracks (partial generation, arrangement): the file is read at the model's
 sample rate, cut or zero-padded to the training clip length, and written back unchanged next to the generated
@@ -47,6 +48,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--sampler", default=None, help="sampler name (default: the recipe's); e.g. ddim, edm_heun")
     parser.add_argument("--out", type=Path, required=True, help="output folder (new or empty, unless --overwrite)")
     parser.add_argument("--overwrite", action="store_true", help="delete what --out holds before writing the new songs")
+    parser.add_argument("--tracks", default=None, metavar="NAME,NAME,...",
+                        help="instruments to generate, from the model's instrument vocabulary (default: the trained "
+                             "tracks); SyncTrack's family takes any number with the same weights")
     parser.add_argument("--given", action="append", default=[], metavar="TRACK=FILE.wav", help="a track to keep (repeatable)")
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     parser.add_argument("--mixture", type=Path, default=None, metavar="FILE.wav", help="a mixture to separate")
@@ -87,6 +91,27 @@ def parse_given(items: list[str], track_names: list[str]) -> dict[int, Path]:
     return given
 
 
+def chosen_tracks(text: str, pipeline, folder: Path) -> tuple[list[str], list[int]]:
+    """``--tracks a,b,c`` as track names and instrument ids of the model's vocabulary; a model whose track
+    count is fixed (MSDM's sources) is refused here, before any sampling."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    vocabulary = list(getattr(getattr(pipeline.denoiser, "conditioner", None), "vocabulary", None) or [])
+    if not names:
+        raise UserError("--tracks is empty: name at least one instrument, e.g. --tracks drums,bass")
+    if not vocabulary:
+        raise UserError(f"{folder}: this model has no instrument vocabulary (its denoiser takes no instrument "
+                        "condition), so it generates its trained tracks only; leave out --tracks")
+    unknown = [name for name in names if name not in vocabulary]
+    if unknown:
+        raise UserError(f"--tracks: {', '.join(map(repr, unknown))} not in the model's vocabulary: {', '.join(vocabulary)}")
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise UserError(f"--tracks names {', '.join(map(repr, repeated))} twice; each track is written as <name>.wav")
+    per_track = pipeline.latent_shape()
+    pipeline.check_latent_shape((len(names), *per_track), f"--tracks {text} ({len(names)} tracks)")
+    return names, [vocabulary.index(name) for name in names]
+
+
 def fit_length(audio: torch.Tensor, length: int) -> torch.Tensor:
     """Cut ``[L]`` audio to ``length`` samples or pad it with silence."""
     if audio.shape[0] >= length:
@@ -98,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
     from ..audio import load_audio
     from ..files import clear_folder, output_folder_problem
     from ..outputs import write_songs
+    from ..pipeline import untrained_front_end
     from ..training.checkpoint import load_checkpoint, load_pipeline
     from ..training.distributed import pick_device
 
@@ -111,10 +137,16 @@ def run(args: argparse.Namespace) -> int:
     overrides = [*sampler_override(stored["recipe"], args.sampler), *args.overrides]
     device = pick_device(args.device) if args.device in ("auto", "cpu", "cuda", "mps") else torch.device(args.device)
     pipeline = load_pipeline(stored["folder"], ema=not args.no_ema, overrides=overrides, device=device)
+    note = untrained_front_end(pipeline)
+    if note:
+        console.warning(note)
     layout, rate = pipeline.layout, pipeline.sample_rate
     if rate is None:
         raise UserError(f"{stored['folder']}: the model's sample rate is unknown (no encoder, vocoder or recorded data rate)")
     names = layout.track_names or [f"track{i}" for i in range(len(layout.instrument_ids))]
+    instrument_ids = list(layout.instrument_ids)
+    if args.tracks is not None:
+        names, instrument_ids = chosen_tracks(args.tracks, pipeline, stored["folder"])
     given = parse_given(args.given, names)
     # one stream for the whole command: a sampling encoder's draws for given tracks and mixtures too, so the
     # same --seed gives the same songs
@@ -149,7 +181,8 @@ def run(args: argparse.Namespace) -> int:
                 extra = {"known": known.expand(count, *known.shape[1:]), "known_mask": known_mask.expand(count, -1)}
             if mixture is not None:
                 extra.update(mixture=mixture, mixture_track=mixture_track)
-            latents = pipeline.sample_latents(count, steps=args.steps, generator=generator, guidance_scale=args.guidance, **extra)
+            latents = pipeline.sample_latents(count, instrument_ids, steps=args.steps, generator=generator,
+                                              guidance_scale=args.guidance, **extra)
             rendered = pipeline.render(latents)
             if rendered.waveforms is None:
                 raise UserError("this model decodes to mels but has no vocoder: add model.vocoder (an override) to get audio")

@@ -73,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     from ..training.distributed import Distributed
     from ..training.targets import build_objective
     from ..training.trainer import Trainer
+    from ..pipeline import untrained_front_end
 
     for text in args.overrides:
         if not looks_like_override(text):
@@ -93,6 +94,10 @@ def run(args: argparse.Namespace) -> int:
         np.random.seed(config.seed % 2**32)
         random.seed(config.seed)
         objective = build_objective(recipe, config)  # only the part train.target trains
+        pipeline = getattr(objective, "pipeline", None)
+        note = untrained_front_end(pipeline) if pipeline is not None and distributed.is_main else None
+        if note:
+            console.warning(note)
         dataset = recipe.build("data")
         if distributed.is_main:
             if args.overwrite:  # the recipe built: only now is the old run deleted

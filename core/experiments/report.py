@@ -167,9 +167,13 @@ def gap_cell(row: ComparisonRow) -> str:
 def table(rows: Sequence[ComparisonRow], title: str) -> Table:
     """The comparison as a rich table: mean [95% CI] per metric, arrows giving the better direction, and the
     sync gap closed when the rows have one."""
-    result = Table(title=title, title_justify="left")
-    result.add_column("recipe")
     present = [spec for spec in COLUMNS if any(row.values.get(spec[0]) is not None for row in rows)] or list(COLUMNS[:4])
+    caption = None
+    if any(spec[0] == "FD" for spec in present) and any(row.kind != "model" for row in rows):
+        caption = ("FD compares each model's songs with the held-out songs through the same front end; the held-out "
+                   "rows are that reference, so their FD is '-'")
+    result = Table(title=title, title_justify="left", caption=caption, caption_justify="left")
+    result.add_column("recipe")
     for column, _, _, better in present:
         result.add_column(f"{column}{_arrow(better)}", justify="right")
     with_gap = any(row.gap_closed or row.gap_note for row in rows)

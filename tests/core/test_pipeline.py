@@ -153,3 +153,14 @@ def test_load_pipeline_rebuilds_the_model_with_its_ema_weights(recipe, tmp_path)
     first = raw.sample(1, generator=torch.Generator().manual_seed(4))
     second = pipeline.sample(1, steps=2, generator=torch.Generator().manual_seed(4))
     assert torch.equal(first, second)
+
+
+def test_an_untrained_front_end_is_named_and_a_trained_or_weightless_one_is_not(repo):
+    from synctrack.pipeline import build, untrained_front_end
+
+    tiny = build(repo / "recipes/tiny.yaml")
+    note = untrained_front_end(tiny)
+    assert "model.encoder 'mel_vae' and model.vocoder 'hifigan' have no init:" in note and "recipes/demo.yaml" in note
+    tiny.recipe = tiny.recipe.with_overrides(["model.encoder.init={from: vae.ckpt}"])  # as if it loaded weights
+    assert untrained_front_end(tiny).startswith("model.vocoder 'hifigan' has no init:")
+    assert untrained_front_end(build(repo / "recipes/bench/synctrack.yaml")) is None  # log-mel and Griffin-Lim

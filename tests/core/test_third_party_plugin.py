@@ -74,6 +74,8 @@ def test_installed_plugin_is_listed_and_the_broken_one_is_named(site, cli):
     assert "trackmean" in row.split("track_mean", 1)[1]
     assert "plugin 'broken' (synctrack-broken) failed to import" in result.stderr
     assert "this plugin is broken on purpose" in result.stderr
+    assert result.stderr.count("failed to import") == 1  # once, not again under the table
+    assert "pip uninstall synctrack-broken, or SYNCTRACK_DISABLE_PLUGINS=broken" in result.stderr
 
 
 @pytest.mark.synctrack_plugin_install

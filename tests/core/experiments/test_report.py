@@ -83,3 +83,11 @@ def test_why_there_is_no_gap(tmp_path):
     assert "different front ends" in gap_reference("a", ["a"], ["held-out songs (codec-1)"])[1]
     assert gap_reference("a", ["a", "b"], [TARGET_LABEL]) == (GapReference("a", TARGET_LABEL), "")
     assert default_baseline(["x-no-mixers", "y-no-mixers"]) is None  # ambiguous: the user must name it
+
+
+def test_the_table_says_why_the_held_out_rows_have_no_fd(tmp_path):
+    models = [("m", report(tmp_path / "m.json", [("fad", "mix", 3.0), ("cbs", "all", 0.4)]))]
+    truth = [("held-out songs", report(tmp_path / "t.json", [("cbs", "all", 0.7)]))]
+    rendered = table(comparison_rows(models, truth), "t")
+    assert "held-out rows are that reference" in rendered.caption
+    assert table(comparison_rows(models, []), "t").caption is None  # no held-out row, nothing to explain
