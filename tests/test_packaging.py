@@ -118,7 +118,7 @@ def test_a_fresh_clone_installs_and_runs(tmp_path):
         check=True,
         capture_output=True,
     )
-    env = {**os.environ, "PYTHONPATH": str(site)}
+    env = {**os.environ, "PYTHONPATH": str(site), "COLUMNS": "200"}  # wide: the plugin column is shown
     result = subprocess.run(
         [sys.executable, "-c", "import synctrack, sys; print(synctrack.__file__); from synctrack.cli import main; sys.exit(main(['list', 'mixer']))"],
         cwd=tmp_path,
@@ -128,4 +128,4 @@ def test_a_fresh_clone_installs_and_runs(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0].startswith(str(site))
-    assert "synctrack.plugins.mixers" in result.stdout
+    assert "global_cross_track" in result.stdout and "built-in" in result.stdout  # the installed built-in plugins
