@@ -25,7 +25,7 @@ from pathlib import Path
 MEASURE_STEPS = 12
 
 
-def synctrack(*args: str, threads: int = 1) -> list[str]:
+def synctrack(*args: str) -> list[str]:
     return [sys.executable, "-m", "synctrack", *args]
 
 
@@ -52,13 +52,16 @@ def train_side_by_side(recipes: list[Path], out: Path, overrides: list[str], ste
             argv = ["timeout", "-s", "TERM", str(int(limit_s)), *argv]
         log = open(out / f"{name}.train.log", "w")
         processes[name] = (subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=environment(1)), log)
-    seconds = {}
-    for name, (process, log) in processes.items():
-        code = process.wait()
-        log.close()
-        seconds[name] = time.monotonic() - started
-        if code not in (0, 124, 143):
-            raise SystemExit(f"{name}: training exited {code}; see {out / f'{name}.train.log'}")
+    seconds: dict[str, float] = {}
+    while len(seconds) < len(processes):  # each arm's own wall time: poll, do not wait in order
+        for name, (process, log) in processes.items():
+            if name in seconds or process.poll() is None:
+                continue
+            seconds[name] = time.monotonic() - started
+            log.close()
+            if process.returncode not in (0, 124, 143):
+                raise SystemExit(f"{name}: training exited {process.returncode}; see {out / f'{name}.train.log'}")
+        time.sleep(1.0)
     return seconds
 
 

@@ -114,6 +114,7 @@ class SyncProbe:
         self.sample_steps = sample_steps
         self.seed = seed
         self._data_sync: float | None = None
+        self._latents: torch.Tensor | None = None
 
     @classmethod
     def from_recipe(cls, pipeline: Any, songs: int = 8, sample_steps: int | None = None, seed: int = 0,
@@ -129,9 +130,12 @@ class SyncProbe:
         return cls(pipeline, collate_songs([dataset[index] for index in range(songs)]), songs, sample_steps, seed)
 
     def _clean_latents(self) -> torch.Tensor:
-        """The held-out songs' latents ``[songs, S, ...]`` (an encoder that samples draws from fixed seeds)."""
-        generator = [torch.Generator().manual_seed(self.seed + index) for index in range(self.held_out.audio.shape[0])]
-        return self.pipeline.latents(self.held_out.to(self.pipeline.device), generator)
+        """The held-out songs' latents ``[songs, S, ...]``, encoded once: the front end is frozen while the
+        denoiser trains (an encoder that samples draws from fixed seeds)."""
+        if self._latents is None:
+            generator = [torch.Generator().manual_seed(self.seed + index) for index in range(self.held_out.audio.shape[0])]
+            self._latents = self.pipeline.latents(self.held_out.to(self.pipeline.device), generator)
+        return self._latents
 
     def data_sync(self) -> float:
         """The held-out songs' own sync (computed once)."""
@@ -147,9 +151,8 @@ class SyncProbe:
         pipeline = self.pipeline
         x0 = self._clean_latents()
         tracks = pipeline.tracks_of(self.held_out).to(x0.device)
-        present = tracks.mask.reshape(*tracks.mask.shape, *[1] * (x0.dim() - 2)).to(x0.dtype)
-        variance = float(((x0 - (x0 * present).sum() / (present.sum() * x0[0, 0].numel())) ** 2 * present).sum()
-                         / (present.sum() * x0[0, 0].numel()))
+        present = tracks.mask  # [songs, S]: absent tracks count neither in the variance nor in the error
+        variance = float(x0[present].var(unbiased=False))
         noise = torch.randn(x0.shape, generator=torch.Generator().manual_seed(self.seed + 1_000_003)).to(x0)
         context = pipeline.context_from_batch(self.held_out.to(x0.device))
         errors = {}
@@ -157,8 +160,7 @@ class SyncProbe:
             levels = torch.full((x0.shape[0],), level, device=x0.device)
             noisy = pipeline.diffusion.add_noise(x0, levels, noise)
             estimate = pipeline.diffusion.predict(pipeline.denoiser, noisy, levels, tracks, context).x0
-            squared = ((estimate - x0) ** 2 * present).sum() / (present.sum() * x0[0, 0].numel())
-            errors[f"snr={snr:g}"] = float(squared) / variance
+            errors[f"snr={snr:g}"] = float(((estimate - x0)[present] ** 2).mean()) / variance
         return errors
 
     @torch.no_grad()

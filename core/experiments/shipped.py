@@ -90,9 +90,9 @@ def install_weights(shipped: ShippedWeights, run: Path) -> Path:
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
     shutil.copyfile(shipped.path, staging / WEIGHTS)
-    (staging / RECIPE).write_text(shipped.recipe_text, encoding="utf-8")
+    (staging / RECIPE).write_text(shipped.recipe_text, encoding="utf-8")  # inside the folder renamed into place
     (staging / META).write_text(json.dumps(shipped.meta, indent=2), encoding="utf-8")
-    (run / RECIPE).write_text(shipped.recipe_text, encoding="utf-8")
+    write_text_atomically(run / RECIPE, shipped.recipe_text)
     staging.replace(folder)
     write_text_atomically(root / LATEST, folder.name + "\n")
     return folder
