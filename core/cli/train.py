@@ -113,6 +113,9 @@ def run(args: argparse.Namespace) -> int:
             if distributed.is_main:
                 console.out.print(f"resumed {out} at step {trainer.step}{describe_changes(trainer.resume_changes)}", markup=False)
         result = trainer.train()
+        # every process reaches here before any tears down its group: a gloo process that shuts down while
+        # its peer is still writing can abort at exit (seen once in CI, rank 1 SIGABRT after a finished run)
+        distributed.barrier()
     finally:
         distributed.close()
     code = 128 + result["signal"] if result["signal"] else 0
