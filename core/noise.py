@@ -75,6 +75,32 @@ def levels_and_noise(
     return torch.cat([p[0] for p in pairs]).to(x0.device), torch.cat([p[1] for p in pairs]).to(x0.device)
 
 
+def separate_track_levels(
+    levels: torch.Tensor,
+    num_tracks: int,
+    probability: float,
+    generator: Generators,
+    draw_levels: Callable[[int, torch.Generator | None], torch.Tensor],
+) -> torch.Tensor:
+    """Song levels ``[B]`` -> track levels ``[B, S]``: each song, with ``probability``, gives its tracks
+    ``num_tracks`` fresh levels; the others repeat the song's level on every track.
+
+    Drawn after :func:`levels_and_noise` from the same generators (per song: one uniform, then ``S`` levels),
+    so a song's levels still do not depend on the batch. ``probability`` 0 draws nothing.
+    """
+    shared = levels[:, None].expand(-1, num_tracks)
+    if probability <= 0:
+        return shared
+    if generator is None or isinstance(generator, torch.Generator):
+        chosen = uniform((levels.shape[0],), generator) < probability
+        fresh = draw_levels(levels.shape[0] * num_tracks, generator).reshape(levels.shape[0], num_tracks)
+    else:
+        pairs = [(uniform((1,), gen), draw_levels(num_tracks, gen)) for gen in generator]
+        chosen = torch.cat([p[0] for p in pairs]) < probability
+        fresh = torch.stack([p[1] for p in pairs])
+    return torch.where(chosen.to(levels.device)[:, None], fresh.to(levels.device, levels.dtype), shared)
+
+
 def derive_seed(*parts: int | str) -> int:
     """A 63-bit seed from any parts (run seed, step, position...); distinct parts give unrelated seeds."""
     digest = hashlib.blake2b(":".join(map(str, parts)).encode(), digest_size=8).digest()

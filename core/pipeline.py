@@ -478,6 +478,13 @@ def build(recipe: Recipe | str | os.PathLike, overrides: Sequence[str] = (), reg
                     f"which the pipeline cannot make; known kinds: {', '.join(CONTEXT_KINDS)}"),
             source=recipe.source,
         )
+    if model.diffusion.separate_track_levels > 0 and not model.denoiser.accepts_track_levels:
+        raise RecipeError(
+            Problem("model.diffusion", f"separate_track_levels gives the denoiser one noise level per track, but denoiser "
+                    f"{_node_name(recipe, 'model.denoiser')!r} takes one level per song; set separate_track_levels: 0 or "
+                    "use a denoiser that declares accepts_track_levels (unet2d does)"),
+            source=recipe.source,
+        )
     compatible = [p.name for p in registry.parts("sampler") if getattr(p.factory, "diffusion_family", None) == model.diffusion.family]
     check_pairing(model.sampler, model.diffusion, _node_name(recipe, "model.sampler"), _node_name(recipe, "model.diffusion"), compatible)
     if model.encoder is not None and model.vocoder is not None:

@@ -97,6 +97,9 @@ class Denoiser(Pretrainable, nn.Module):
     so that a track count, clip length or encoder setting that cannot work is reported as such, not as a
     shape error deep inside the network.
 
+    ``accepts_track_levels`` (default False) declares that ``forward`` also takes ``noise_level`` ``[B, S]``, one
+    level per track, which a diffusion trained with ``separate_track_levels`` sends.
+
     ``condition_dropout`` (a probability, default 0) asks the pipeline to drop the condition of each training
     song with that probability (classifier-free guidance trains the unconditional model this way). The
     pipeline draws it from the song's own generator and passes a dropped condition as zeros, which the
@@ -105,6 +108,7 @@ class Denoiser(Pretrainable, nn.Module):
 
     registry_kind: ClassVar[str] = "denoiser"
     context_kind: str | None = None
+    accepts_track_levels: ClassVar[bool] = False
     condition_dropout: float = 0.0
 
     @property

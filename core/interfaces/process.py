@@ -49,8 +49,9 @@ class Prediction:
 
 
 def per_song(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
-    """Reshape per-song values ``[B]`` to broadcast against ``like`` ``[B, S, ...]`` (``[B, 1, 1, ...]``)."""
-    return values.reshape(values.shape[0], *([1] * (like.dim() - 1))).to(like.dtype)
+    """Reshape per-song values ``[B]`` (or per-track values ``[B, S]``) to broadcast against ``like``
+    ``[B, S, ...]``: ``[B, 1, 1, ...]`` (or ``[B, S, 1, ...]``)."""
+    return values.reshape(*values.shape, *([1] * (like.dim() - values.dim()))).to(like.dtype)
 
 
 class Diffusion(PartInterface):
@@ -61,6 +62,7 @@ class Diffusion(PartInterface):
 
     registry_kind: ClassVar[str] = "diffusion"
     family: ClassVar[str] = ""
+    separate_track_levels: float = 0.0
 
     def training_loss(
         self,
@@ -76,6 +78,10 @@ class Diffusion(PartInterface):
         per song makes the loss independent of how a batch is split). Tracks where ``tracks.mask`` is False
         contribute nothing; each song's loss is the mean over its present tracks. The batch loss is the mean
         of the returned values.
+
+        With ``separate_track_levels`` p > 0 each song's tracks draw their own levels with probability p, and
+        the denoiser receives levels ``[B, S]`` (only a denoiser with ``accepts_track_levels`` can take them;
+        the pipeline refuses the pair otherwise). Sampling always gives a song's tracks one level.
         """
         raise NotImplementedError
 
@@ -86,7 +92,8 @@ class Diffusion(PartInterface):
         raise NotImplementedError
 
     def add_noise(self, x0: torch.Tensor, level: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
-        """Noise clean ``x0`` ``[B, S, ...]`` to ``level`` ``[B]`` with the given standard-normal ``noise``."""
+        """Noise clean ``x0`` ``[B, S, ...]`` to ``level`` ``[B]`` (or ``[B, S]``, one per track) with the given
+        standard-normal ``noise``."""
         raise NotImplementedError
 
 

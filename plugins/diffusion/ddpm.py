@@ -23,6 +23,11 @@ known to lie in a bounded range (the ``mel`` encoder's normalised log-mel lies i
 noise an epsilon model's clean estimate ``(x - sqrt(1 - abar) eps) / sqrt(abar)`` multiplies the noise error
 by ``1 / sqrt(abar)`` (about 15 at the last LDM timestep); unclipped, an imperfect model's first sampling steps
 can leave the data range for good. VAE latents are not bounded: leave it off there (the default), as LDM does.
+
+``separate_track_levels: p`` gives each training song, with probability p, one timestep per track instead of
+one per song (JEN-1 Composer trains with a level per track): a track nearly clean next to a noisy one can
+only be denoised well by reading the others, which is the cross-track path a multi-track model must learn.
+0 (the default) is the paper's training. The denoiser must accept levels ``[B, S]``; sampling is unchanged.
 """
 
 from __future__ import annotations
@@ -67,6 +72,7 @@ class DDPM(TimestepDiffusion):
         clip_x0: float | None = None,
         loss_weighting: Literal["none", "min_snr"] = "none",
         min_snr_gamma: float = 5.0,
+        separate_track_levels: float = 0.0,
     ) -> None:
         if num_timesteps < 2:
             raise ArgumentError(f"ddpm: num_timesteps must be at least 2, got {num_timesteps}")
@@ -80,6 +86,9 @@ class DDPM(TimestepDiffusion):
             raise ArgumentError(f"ddpm: loss_weighting must be 'none' or 'min_snr', got {loss_weighting!r}")
         if not min_snr_gamma > 0:
             raise ArgumentError(f"ddpm: min_snr_gamma must be positive, got {min_snr_gamma}")
+        if not 0 <= separate_track_levels <= 1:
+            raise ArgumentError(f"ddpm: separate_track_levels is a probability in [0, 1], got {separate_track_levels}")
+        self.separate_track_levels = float(separate_track_levels)
         self.prediction = prediction
         self.loss_weighting, self.min_snr_gamma = loss_weighting, float(min_snr_gamma)
         self.clip_x0 = clip_x0
@@ -94,7 +103,8 @@ class DDPM(TimestepDiffusion):
         return per_song(alpha_bar.sqrt(), like), per_song((1 - alpha_bar).sqrt(), like)
 
     def loss_weight(self, t: torch.Tensor) -> torch.Tensor:
-        """The per-song weight ``[B]`` (float32) on the network-output MSE at timesteps ``t`` ``[B]``."""
+        """The weight (float32, shaped like ``t``: ``[B]`` or ``[B, S]``) on the network-output MSE at timesteps
+        ``t``."""
         if self.loss_weighting == "none":
             return torch.ones(t.shape, dtype=torch.float32)
         alpha_bar = self.alpha_bar(t.to("cpu"))
@@ -127,11 +137,17 @@ class DDPM(TimestepDiffusion):
         generator: draws.Generators = None,
     ) -> torch.Tensor:
         """Per-song MSE ``[B]`` between the network output and the noise (or v) at uniform random timesteps,
-        times :meth:`loss_weight`.
+        each track's error times :meth:`loss_weight` of its timestep.
 
-        Each song draws its timestep, then its noise, from its generator.
+        Each song draws its timestep, then its noise, then (with ``separate_track_levels``) whether its tracks
+        get their own timesteps and those timesteps, from its generator.
         """
-        t, noise = draws.levels_and_noise(x0, generator, lambda count, gen: draws.integers(0, self.num_timesteps, (count,), gen))
+        def timesteps(count: int, gen: torch.Generator | None) -> torch.Tensor:
+            return draws.integers(0, self.num_timesteps, (count,), gen)
+
+        t, noise = draws.levels_and_noise(x0, generator, timesteps)
+        if self.separate_track_levels > 0:
+            t = draws.separate_track_levels(t, x0.shape[1], self.separate_track_levels, generator, timesteps)
         x_t = self.add_noise(x0, t, noise)
         output = denoiser(x_t, t.to(torch.float32), tracks, context)
         if self.prediction == "epsilon":
@@ -139,4 +155,4 @@ class DDPM(TimestepDiffusion):
         else:
             signal, sigma = self._coefficients(t, x0)
             target = signal * noise - sigma * x0
-        return per_song_mse(output, target, tracks.mask) * self.loss_weight(t).to(x0.device)
+        return per_song_mse(output, target, tracks.mask, self.loss_weight(t))

@@ -52,12 +52,14 @@ class UNet2D(Denoiser):
     """SyncTrack's U-Net: per-track latent-diffusion U-Net with cross-track mixers and a track conditioner.
 
     ``forward(x [B, S, C, T, F], noise_level [B], tracks [B, S]) -> [B, S, out_channels, T, F]``; rows of
-    masked tracks are zero. T and F must be divisible by ``2 ** (len(channel_multipliers) - 1)``.
+    masked tracks are zero. ``noise_level`` may also be ``[B, S]``: each track's ResBlocks then see its own
+    level (training with a diffusion's ``separate_track_levels``). T and F must be divisible by ``2 ** (len(channel_multipliers) - 1)``.
     ``attention_heads`` fixes the head count of every attention block instead of deriving it from
     ``head_dim`` (diffusers' MusicLDM export runs 8 heads everywhere; MusicLDM was trained with 32-d heads).
     """
 
     pretrained_component = "unet"
+    accepts_track_levels = True
 
     def __init__(
         self,
@@ -143,15 +145,19 @@ class UNet2D(Denoiser):
         return unet2d_key_map(self, fmt, config)
 
     def embed(self, noise_level: torch.Tensor, tracks: TrackInfo) -> torch.Tensor:
-        """The per-track embedding every ResBlock receives: ``[B*S, E]``."""
-        embedding = repeat(self.time_embedding(noise_level), "b e -> (b s) e", s=tracks.num_tracks)
+        """The per-track embedding every ResBlock receives: ``[B*S, E]``, from levels ``[B]`` (one per song) or
+        ``[B, S]`` (one per track)."""
+        if noise_level.dim() == 2:
+            embedding = self.time_embedding(rearrange(noise_level, "b s -> (b s)"))
+        else:
+            embedding = repeat(self.time_embedding(noise_level), "b e -> (b s) e", s=tracks.num_tracks)
         if self.conditioner is None or self.condition_projection is None:
             return embedding
         condition = rearrange(self.condition_projection(self.conditioner(tracks)), "b s e -> (b s) e")
         return torch.cat([embedding, condition], dim=-1) if self.embedding_join == "concat" else embedding + condition
 
     def forward(self, x: torch.Tensor, noise_level: torch.Tensor, tracks: TrackInfo, context: Any = None) -> torch.Tensor:
-        """x ``[B, S, C, T, F]``, noise_level ``[B]``, tracks ``[B, S]`` -> ``[B, S, out_channels, T, F]``."""
+        """x ``[B, S, C, T, F]``, noise_level ``[B]`` or ``[B, S]``, tracks ``[B, S]`` -> ``[B, S, out_channels, T, F]``."""
         self._check_inputs(x, noise_level, tracks, context)
         track_mask = tracks.mask
         embedding = self.embed(noise_level, tracks)
@@ -176,8 +182,8 @@ class UNet2D(Denoiser):
             raise ValueError(f"unet2d was built for {self.in_channels} latent channels, got {channels}")
         if (batch, num_tracks) != (tracks.batch_size, tracks.num_tracks):
             raise ValueError(f"latents are [B, S] = {[batch, num_tracks]} but tracks are {[tracks.batch_size, tracks.num_tracks]}")
-        if noise_level.shape != (batch,):
-            raise ValueError(f"noise_level must be [B] = [{batch}], got {tuple(noise_level.shape)}")
+        if noise_level.shape not in ((batch,), (batch, num_tracks)):
+            raise ValueError(f"noise_level must be [B] = [{batch}] or [B, S] = [{batch}, {num_tracks}], got {tuple(noise_level.shape)}")
         multiple = 2 ** (self.levels - 1)
         if frames % multiple or bins % multiple:
             raise ValueError(f"latent grid {frames} x {bins} must be divisible by {multiple} ({self.levels} levels)")

@@ -82,6 +82,15 @@ def test_a_sampler_of_the_wrong_family_names_the_right_ones(recipe):
     )
 
 
+def test_separate_track_levels_need_a_denoiser_that_takes_them(recipe):
+    with pytest.raises(RecipeError) as caught:
+        synctrack.build(recipe(diffusion="{type: ddpm, separate_track_levels: 0.5}"))
+    message = str(caught.value)
+    assert "model.diffusion" in message and "denoiser 'toy_mlp' takes one level per song" in message
+    assert "set separate_track_levels: 0" in message
+    assert synctrack.build(recipe(diffusion="{type: ddpm, separate_track_levels: 0.0}")).diffusion.separate_track_levels == 0
+
+
 def test_a_waveform_encoder_takes_no_vocoder(recipe):
     with pytest.raises(RecipeError, match="model.vocoder: encoder 'toy_frames' decodes to waveforms"):
         synctrack.build(recipe(vocoder="  vocoder: toy_vocoder\n"))

@@ -216,3 +216,100 @@ def test_edm_predict_with_a_perfect_network_gives_the_clean_data():
 
     result = edm.predict(Oracle(perfect), x0 + s * noise, sigma, TrackInfo.full([0, 1], batch_size=3))
     assert torch.allclose(result.x0, x0, atol=1e-4) and torch.allclose(result.noise, noise, atol=1e-3)
+
+
+class TrackLevels(Denoiser):
+    """Records the levels it gets; each track's output depends on that track and its own level only."""
+
+    accepts_track_levels = True
+
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.tensor(0.7))
+        self.levels = []
+
+    def forward(self, x, noise_level, tracks, context=None):
+        self.levels.append(noise_level)
+        return self.weight * x + 1e-3 * noise_level.reshape(*noise_level.shape, *[1] * (x.dim() - noise_level.dim()))
+
+
+def test_separate_track_levels_zero_is_the_one_level_training_draw_for_draw():
+    x0, tracks = torch.randn(SHAPE), TrackInfo.full([0, 1], batch_size=3)
+    shared, network = DDPM(), TrackLevels()
+    plain = shared.training_loss(network, x0, tracks, generator=torch.Generator().manual_seed(3))
+    zero = DDPM(separate_track_levels=0.0).training_loss(network, x0, tracks, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(plain, zero)
+    assert all(levels.shape == (3,) for levels in network.levels)
+
+
+@pytest.mark.parametrize("prediction", ["epsilon", "v"])
+@pytest.mark.parametrize("weighting", ["none", "min_snr"])
+def test_separate_track_levels_loss_equals_a_naive_per_track_computation(prediction, weighting):
+    diffusion, network = DDPM(prediction=prediction, loss_weighting=weighting, separate_track_levels=1.0), TrackLevels()
+    x0 = torch.randn(SHAPE)
+    mask = torch.tensor([[True, True], [True, False], [False, True]])
+    loss = diffusion.training_loss(network, x0, TrackInfo(torch.zeros(3, 2, dtype=torch.long), mask),
+                                   generator=torch.Generator().manual_seed(4))
+    # the same draws by hand: song timesteps, noise, one coin per song, then one timestep per track
+    generator = torch.Generator().manual_seed(4)
+    torch.randint(0, 1000, (3,), generator=generator)
+    noise = torch.randn(SHAPE, generator=generator)
+    torch.rand((3,), generator=generator)
+    t = torch.randint(0, 1000, (3 * 2,), generator=generator).reshape(3, 2)
+    assert torch.equal(network.levels[0], t.float())
+    expected = []
+    for b in range(3):
+        errors = []
+        for s in range(2):
+            if not mask[b, s]:
+                continue
+            a = diffusion.alphas_cumprod[t[b, s]].float()
+            x_t = a.sqrt() * x0[b, s] + (1 - a).sqrt() * noise[b, s]
+            target = noise[b, s] if prediction == "epsilon" else a.sqrt() * noise[b, s] - (1 - a).sqrt() * x0[b, s]
+            out = 0.7 * x_t + 1e-3 * t[b, s].float()
+            snr = a.double() / (1 - a.double())
+            if weighting == "none":
+                weight = 1.0
+            else:
+                weight = float(snr.clamp(max=5.0) / (snr if prediction == "epsilon" else snr + 1))
+            errors.append(weight * ((out - target) ** 2).mean())
+        expected.append(torch.stack(errors).mean())
+    assert torch.allclose(loss, torch.stack(expected), rtol=1e-5)
+
+
+def test_separate_track_levels_picks_songs_at_the_given_rate_and_keeps_songs_independent_of_the_batch():
+    diffusion = DDPM(separate_track_levels=0.3)
+    x0, tracks = torch.randn(400, 3, 1, 2), TrackInfo.full([0, 1, 2], batch_size=400)
+    network = TrackLevels()
+    whole = diffusion.training_loss(network, x0, tracks, generator=[torch.Generator().manual_seed(b) for b in range(400)])
+    levels = network.levels[0]
+    separate = (levels != levels[:, :1]).any(1).float().mean()
+    assert 0.22 < separate < 0.38  # 0.3, less the rare songs whose three fresh draws coincide
+    one = diffusion.training_loss(TrackLevels(), x0[7:8], TrackInfo.full([0, 1, 2]), generator=[torch.Generator().manual_seed(7)])
+    assert torch.allclose(whole[7:8], one, rtol=1e-6)
+
+
+def test_edm_separate_track_levels_gives_each_track_its_own_preconditioning():
+    diffusion, network = EDM(separate_track_levels=1.0), TrackLevels()
+    x0, tracks = torch.randn(SHAPE), TrackInfo.full([0, 1], batch_size=3)
+    loss = diffusion.training_loss(network, x0, tracks, generator=torch.Generator().manual_seed(5))
+    generator = torch.Generator().manual_seed(5)
+    torch.randn((3,), generator=generator)
+    noise = torch.randn(SHAPE, generator=generator)
+    torch.rand((3,), generator=generator)
+    sigma = (diffusion.p_mean + diffusion.p_std * torch.randn((6,), generator=generator)).exp().reshape(3, 2)
+    expected = torch.zeros(3)
+    for b in range(3):
+        for s in range(2):
+            c_skip, c_out, c_in, c_noise = (c.float() for c in diffusion.preconditioning(sigma[b, s]))
+            x = x0[b, s] + sigma[b, s] * noise[b, s]
+            raw = 0.7 * (c_in * x) + 1e-3 * c_noise
+            expected[b] += ((raw - (x0[b, s] - c_skip * x) / c_out) ** 2).mean() / 2
+    assert torch.allclose(loss, expected, rtol=1e-4)
+
+
+@pytest.mark.parametrize("factory", [DDPM, EDM])
+@pytest.mark.parametrize("value", [-0.1, 1.5])
+def test_separate_track_levels_must_be_a_probability(factory, value):
+    with pytest.raises(ArgumentError, match="separate_track_levels is a probability in \\[0, 1\\]"):
+        factory(separate_track_levels=value)

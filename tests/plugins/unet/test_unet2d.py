@@ -214,3 +214,32 @@ def test_impossible_widths_are_a_recipe_problem():
 
     with pytest.raises(RecipeError, match=r"denoiser 'unet2d' refused its arguments: channel width 24"):
         build({"type": "unet2d", "base_channels": 24, "channel_multipliers": [1], "head_dim": 16}, Denoiser, get_registry())
+
+
+def test_one_level_per_track_equal_across_tracks_is_one_level_per_song(randomized):
+    model = unet(MIXERS["synctrack"], randomized)
+    x, levels, info = inputs()
+    with torch.no_grad():
+        # equal up to rounding: the time MLP runs on B*S rows instead of B
+        assert torch.allclose(model(x, levels, info), model(x, levels[:, None].expand(-1, 4), info), atol=1e-5, rtol=1e-5)
+
+
+def test_a_tracks_own_level_reaches_that_track_and_the_others_only_through_mixers(randomized):
+    x, levels, info = inputs()
+    per_track = levels[:, None].repeat(1, 4)
+    changed = per_track.clone()
+    changed[0, 0] = 900.0
+    with torch.no_grad():
+        alone = unet(MIXERS["none"], randomized)
+        assert not torch.allclose(alone(x, per_track, info)[0, 0], alone(x, changed, info)[0, 0])
+        assert torch.equal(alone(x, per_track, info)[0, 2], alone(x, changed, info)[0, 2])
+        assert torch.equal(alone(x, per_track, info)[1:], alone(x, changed, info)[1:])
+        mixed = unet(MIXERS["synctrack"], randomized)
+        assert not torch.allclose(mixed(x, per_track, info)[0, 2], mixed(x, changed, info)[0, 2])
+
+
+def test_levels_of_the_wrong_shape_name_both_accepted_shapes():
+    model = unet(MIXERS["none"], conditioner={"type": "none"})
+    x, levels, info = inputs()
+    with pytest.raises(ValueError, match=r"\[B\] = \[3\] or \[B, S\] = \[3, 4\], got \(3, 3\)"):
+        model(x, levels[:, None].expand(-1, 3), info)
