@@ -66,6 +66,25 @@ def plot_mels(
     return save_figure(figure, path)
 
 
+NORMALIZED_PEAK = 0.99  # where --normalize puts a song that would clip: a little under full scale
+
+
+def song_peaks(waveforms: torch.Tensor) -> torch.Tensor:
+    """``[B]`` the largest absolute sample of each song ``[B, S, L]``, over its tracks and their sum (the mix):
+    above 1, a WAV of the song is clipped."""
+    tracks = waveforms.detach().abs().amax(dim=(1, 2))
+    mixes = waveforms.detach().sum(dim=1).abs().amax(dim=1)
+    return torch.maximum(tracks, mixes).float()
+
+
+def normalize_peaks(waveforms: torch.Tensor) -> torch.Tensor:
+    """Scale each song of ``[B, S, L]`` whose :func:`song_peaks` exceeds 1 down to ``NORMALIZED_PEAK``; one factor
+    per song, so its tracks still sum to its mix; songs within full scale are left as they are."""
+    peaks = song_peaks(waveforms)
+    scale = torch.where(peaks > 1, NORMALIZED_PEAK / peaks.clamp(min=1e-12), torch.ones_like(peaks))
+    return waveforms * scale[:, None, None].to(waveforms.dtype)
+
+
 def write_songs(
     folder: str | os.PathLike,
     waveforms: torch.Tensor,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,8 +38,14 @@ def load_audio(path: str | os.PathLike, sample_rate: int | None = None) -> np.nd
         raise AudioError(f"{path}: cannot read audio ({error}); is it a complete WAV/FLAC/OGG file?") from None
     if data.shape[0] == 0:
         raise AudioError(f"{path}: the file holds no samples (zero length)")
-    if not np.isfinite(data).all():
-        raise AudioError(f"{path}: the audio contains NaN or infinite samples")
+    finite = np.isfinite(data)
+    if not finite.all():
+        frame, channel = (int(i) for i in np.argwhere(~finite)[0])
+        raise AudioError(
+            f"{path}: sample {frame} of {data.shape[0]} (channel {channel}) is {data[frame, channel]} and "
+            f"{int((~finite).sum())} sample(s) in all are NaN or infinite: metrics of such audio mean nothing; "
+            "regenerate or re-render this file, or remove it"
+        )
     mono = data.mean(axis=1) if data.shape[1] > 1 else data[:, 0]
     if sample_rate is not None and rate != sample_rate:
         mono = resample(mono, rate, sample_rate)
@@ -55,12 +62,45 @@ def _check_file(path: Path) -> None:
 
 def audio_duration(path: str | os.PathLike) -> tuple[int, int]:
     """``(frames, sample_rate)`` of a file from its header, without reading the samples."""
+    found = audio_format(path)
+    return found.frames, found.sample_rate
+
+
+@dataclass(frozen=True)
+class AudioFormat:
+    """What a file's header says: ``frames`` per channel, ``sample_rate`` (Hz) and ``channels``."""
+
+    frames: int
+    sample_rate: int
+    channels: int
+
+    @property
+    def seconds(self) -> float:
+        return self.frames / self.sample_rate
+
+
+def audio_format(path: str | os.PathLike) -> AudioFormat:
+    """The :class:`AudioFormat` of a file, from its header (no samples are read)."""
     _check_file(Path(path))
     try:
         info = soundfile.info(str(path))
     except (soundfile.LibsndfileError, RuntimeError, OSError) as error:
         raise AudioError(f"{path}: cannot read audio header ({error})") from None
-    return info.frames, info.samplerate
+    return AudioFormat(info.frames, info.samplerate, info.channels)
+
+
+def conversion(found: AudioFormat, sample_rate: int, clip_seconds: float | None = None) -> str | None:
+    """What reading a file of format ``found`` at ``sample_rate`` (and fitting it to ``clip_seconds``) does to
+    it, in words (e.g. ``"2 channels averaged to mono; resampled 44100 -> 16000 Hz"``), or None when nothing."""
+    done = []
+    if found.channels > 1:
+        done.append(f"{found.channels} channels averaged to mono")
+    if found.sample_rate != sample_rate:
+        done.append(f"resampled {found.sample_rate} -> {sample_rate} Hz")
+    if clip_seconds is not None and abs(found.seconds - clip_seconds) * sample_rate >= 1:
+        fit = "zero-padded" if found.seconds < clip_seconds else "cut"
+        done.append(f"{found.seconds:.2f} s {fit} to the clip's {clip_seconds:.2f} s")
+    return "; ".join(done) or None
 
 
 def resample(audio: np.ndarray, source_rate: int, target_rate: int) -> np.ndarray:

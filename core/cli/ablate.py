@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
         gap, why_not = gap_reference(baseline, [name for name, _ in models], [label for label, _ in truth])
         rows = comparison_rows(models, truth, gap)
         title = f"ablation: {len(models)} recipe(s), {args.samples} songs each, beats by {args.tracker}"
-        console.out.print(table(rows, title))
+        console.out.print(table(rows, title, console.out.width))
         if why_not:
             console.out.print(f"no sync gap closed: {why_not}", markup=False)
         paths = write_comparison(rows, args.out, title)

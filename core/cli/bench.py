@@ -227,6 +227,7 @@ def run_attention(args: argparse.Namespace, launch=None) -> int:
 
     notes = footnotes(rows)
     console.out.print(attention_table(rows, grid, notes))
+    warn_unsteady(rows, lambda row: f"{row['spec']} / {row['backend']}")
     print_footnotes(notes)
     out: Path = args.out
     write_csv(out / "attention.csv", rows, ATTENTION_COLUMNS)
@@ -267,24 +268,57 @@ def print_footnotes(notes: dict[str, int]) -> None:
 
 
 def attention_table(rows: list[dict[str, Any]], grid: Any, notes: dict[str, int]) -> Table:
-    table = Table(title=f"mixer forward on {grid.label} tokens (T' x F' x D) per track", title_justify="left")
-    for name in ("mixer", "backend", "S", "tokens", "time ms", "peak MiB", "GFLOP", "GFLOP/s", "of matmul"):
-        table.add_column(name, justify="left" if name in ("mixer", "backend") else "right", overflow="fold")
+    table = _light_table(f"mixer forward on {grid.label} tokens (T' x F' x D) per track")
+    for name in ("mixer", "backend", "S", "tokens", "time ms", "min-max", "MiB", "GFLOP/s", "of mm"):
+        table.add_column(name, justify="left" if name in ("mixer", "backend") else "right", overflow="fold",
+                         no_wrap=name != "mixer", min_width=16 if name == "mixer" else None)
     for row in rows:
         ok = row["status"] == "ok"
-        note = "" if ok else f"{row['status']} [{notes[note_key(row)]}]"
+        note = "" if ok else f"[{notes[note_key(row)]}]"  # the footnote below says skipped / failed and why
         table.add_row(
             row["spec"],
             row["backend"],
             str(row["tracks"]),
             str(row["tokens"]),
             _number(row.get("time_ms"), ".1f") if ok else note,
+            _time_range(row) if ok else "",
             _number(row.get("peak_mib"), ".0f") if ok else "",
-            _number(row.get("attention_gflop"), ".3g"),
             _number(row.get("gflops"), ".1f") if ok else "",
             _number(row.get("fraction_of_matmul"), ".0%") if ok else "",
         )
+    table.caption = ("MiB: peak memory added; of mm: the fraction of this machine's fp32 matmul rate; the work per "
+                     "call (attention_gflop) is in the CSV")
+    table.caption_justify = "left"
     return table
+
+
+def _time_range(row: dict[str, Any]) -> str:
+    """``min-max`` of a measured row's repeats in ms (empty with one repeat): the spread behind its median."""
+    if (row.get("runs") or 0) < 2 or row.get("time_max_ms") is None:
+        return ""
+    form = ".0f" if row["time_max_ms"] >= 100 else ".1f"
+    return f"{row['time_min_ms']:{form}}-{row['time_max_ms']:{form}}"
+
+
+def _light_table(title: str) -> Table:
+    """A table that reads at 80 columns: a rule under the header, no vertical borders, one space of padding."""
+    from rich import box
+
+    return Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, collapse_padding=True)
+
+
+def warn_unsteady(rows: list[dict[str, Any]], label) -> None:
+    """One warning naming the cases whose repeats disagree by more than 20% (a busy machine, a short case)."""
+    from ..bench.results import UNSTEADY, time_spread, unsteady_rows
+
+    unsteady = unsteady_rows(rows)
+    if unsteady:
+        listed = ", ".join(f"{label(row)} S={row['tracks']} ({time_spread(row):.0%})" for row in unsteady[:4])
+        console.warning(
+            f"the repeats of {len(unsteady)} case(s) disagree by more than {UNSTEADY:.0%} of their median: {listed}"
+            f"{' ...' if len(unsteady) > 4 else ''}; their times and ratios are unreliable: rerun on an idle machine, "
+            "with more --repeats"
+        )
 
 
 def finish(rows: list[dict[str, Any]]) -> int:
@@ -325,6 +359,7 @@ def run_model(args: argparse.Namespace, launch=None) -> int:
     notes = footnotes(rows)
     console.out.print(model_table(rows, recipe.source, notes))
     print_footnotes(notes)
+    warn_unsteady(rows, lambda row: row["variant"])
     out: Path = args.out
     stem = f"model-{Path(args.recipe).stem}"
     write_csv(out / f"{stem}.csv", rows, MODEL_COLUMNS)
@@ -343,16 +378,18 @@ def run_model(args: argparse.Namespace, launch=None) -> int:
 
 
 def model_table(rows: list[dict[str, Any]], source: str, notes: dict[str, int]) -> Table:
-    table = Table(title=f"{source}: one training step (forward + backward)", title_justify="left")
-    for name in ("S", "variant", "time ms", "peak MiB", "time x", "memory x"):
-        table.add_column(name, justify="left" if name == "variant" else "right", overflow="fold")
+    table = _light_table(f"{source}: one training step (forward + backward)")
+    for name in ("S", "variant", "time ms", "min-max", "peak MiB", "time x", "memory x"):
+        table.add_column(name, justify="left" if name == "variant" else "right", overflow="fold",
+                         no_wrap=name != "variant")
     for row in rows:
         ok = row["status"] == "ok"
-        note = "" if ok else f"{row['status']} [{notes[note_key(row)]}]"
+        note = "" if ok else f"[{notes[note_key(row)]}]"  # the footnote below says skipped / failed and why
         table.add_row(
             str(row["tracks"]),
             row["variant"] + (f" ({row['mixers']})" if row.get("mixers") else ""),
             _number(row.get("time_ms"), ".1f") if ok else note,
+            _time_range(row) if ok else "",
             _number(row.get("peak_mib"), ".0f") if ok else "",
             _number(row.get("time_overhead"), ".2f"),
             _number(row.get("memory_overhead"), ".2f"),

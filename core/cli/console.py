@@ -21,6 +21,12 @@ def warning(message: str) -> None:
     err.print(message, markup=False, soft_wrap=True)
 
 
+def note(message: str) -> None:
+    """Something the user should know that is not a problem (a file converted on reading...)."""
+    err.print("[bold]note:[/bold] ", end="")
+    err.print(message, markup=False, soft_wrap=True)
+
+
 def install_warning_printer() -> None:
     """Show warnings (plugin failures, deprecations of ours) as one readable line each."""
 

@@ -109,7 +109,7 @@ def run(args: argparse.Namespace) -> int:
              (("held-out songs", references.raw), (TARGET_LABEL, references.codec))]
     rows = comparison_rows([(r.name, r.evaluation) for r in runs], truth, GapReference(names[-1], TARGET_LABEL))
     console.out.print(table(rows, f"demo: {args.songs} songs per model, beats by {args.tracker} "
-                                  f"(FD uses an offline embedding, NOT comparable with published FAD)"))
+                                  f"(FD uses an offline embedding, NOT comparable with published FAD)", console.out.width))
     console.out.print(verdict(runs[0].evaluation, runs[1].evaluation, names), markup=False)
     pictures = draw_side_by_side(runs, args.out / "side-by-side", args.tracker)
     console.out.print(

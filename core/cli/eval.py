@@ -146,13 +146,14 @@ def _format(number: float) -> str:
 
 def results_table(result: EvaluationResult) -> Table:
     percent = f"{result.confidence * 100:g}%"
-    table = Table(title=f"synctrack eval: {result.generated}", title_justify="left")
+    # one line per row at 80 columns: the FAD embedder goes in the caption, numbers never wrap
+    caption = f"fad: {_fad_label(result)}" if "fad" in result.metrics else None
+    table = Table(title=f"synctrack eval: {result.generated}", title_justify="left", caption=caption, caption_justify="left")
     for column, justify in (("set", "left"), ("metric", "left"), ("track", "left"), ("mean", "right"),
                             (f"{percent} CI", "right"), ("songs", "right"), ("better", "left")):
-        table.add_column(column, justify=justify)
+        table.add_column(column, justify=justify, no_wrap=column not in ("set", "track"))
     for set_name, value in result.rows():
-        metric = f"fad [{_fad_label(result)}]" if value.metric == "fad" else value.metric
-        table.add_row(set_name, escape(metric), escape(value.track), _format(value.value),
+        table.add_row(set_name, escape(value.metric), escape(value.track), _format(value.value),
                       f"[{_format(value.ci_low)}, {_format(value.ci_high)}]", str(value.n), value.better)
     return table
 

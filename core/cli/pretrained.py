@@ -4,8 +4,9 @@ what loaded, what is new and what went unused, before spending hours training fr
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from ..errors import RecipeError
+from ..errors import RecipeError, UserError
 from ..recipe import load_recipe, looks_like_override
 from . import console
 
@@ -27,14 +28,43 @@ def run_check(args: argparse.Namespace) -> int:
         if not looks_like_override(text):
             raise RecipeError(f"bad override {text!r}: expected KEY=VALUE or ~KEY")
     recipe = load_recipe(args.file, args.overrides).validate()
-    checked = 0
-    for section in SECTIONS:
-        node = recipe.get(f"model.{section}")
-        if not isinstance(node, dict) or "init" not in node:
-            continue
-        part = recipe.build(f"model.{section}")
-        console.out.print(part.pretrained_report.table(depth=args.depth))
-        checked += 1
-    if not checked:
+    sections = [s for s in SECTIONS if isinstance(recipe.get(f"model.{s}"), dict) and "init" in recipe.get(f"model.{s}")]
+    if not sections:
         raise RecipeError(f"{recipe.source}: no model part has an init: key (model.denoiser.init, model.encoder.init, model.vocoder.init)")
+    missing = missing_weights(recipe, sections)
+    if missing:  # every missing file at once: downloading them one failed check at a time wastes an evening
+        raise UserError(
+            f"{recipe.source}: {counted(len(missing), len(sections))} init: weight "
+            f"{'path does' if len(missing) == 1 else 'paths do'} not exist (relative paths are "
+            "read from the working directory, " + str(Path.cwd()) + "):\n" + "\n".join(f"  {line}" for line in missing)
+            + "\nput the files there or override the paths (e.g. model.encoder.init.from=PATH); docs/pretrained.md says where to get them"
+        )
+    problems = []
+    for section in sections:
+        try:
+            part = recipe.build(f"model.{section}")
+        except UserError as error:  # a file that exists but cannot be used: say so and check the others
+            problems.append(f"model.{section}.init: {error}")
+            continue
+        console.out.print(part.pretrained_report.table(depth=args.depth))
+    if problems:
+        raise UserError(f"{len(problems)} init: source(s) could not be used:\n" + "\n".join(f"  {line}" for line in problems))
     return 0
+
+
+def counted(part: int, whole: int) -> str:
+    """``the`` (one of one), ``all 3`` or ``2 of the 3``."""
+    if part == whole:
+        return "the" if whole == 1 else f"all {whole}"
+    return f"{part} of the {whole}"
+
+
+def missing_weights(recipe, sections: list[str]) -> list[str]:
+    """``model.<section>.init.from: PATH (looked at ABSOLUTE)`` for each init source that does not exist."""
+    missing = []
+    for section in sections:
+        init = recipe.get(f"model.{section}.init")
+        source = init.get("from") if isinstance(init, dict) else None
+        if source is not None and not Path(source).exists():
+            missing.append(f"model.{section}.init.from: {source} (looked at {Path(source).absolute()})")
+    return missing

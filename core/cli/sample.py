@@ -12,7 +12,8 @@ conditioned on it, with classifier-free guidance ``--guidance W`` (0: ignore the
 model with a sigma diffusion and an additive encoder (MSDM) constrains its tracks to sum to it (Dirac
 likelihood; ``--mixture-track`` names the track solved for). CHECKPOINT is a run folder (its latest
 checkpoint) or a ``checkpoints/step_*`` folder; ``KEY=VALUE`` overrides change the stored recipe (for
-example a moved encoder weight file).
+example a moved encoder weight file). A song whose tracks or mix pass full scale is clipped in its WAVs, and
+the command says which; ``--normalize`` scales such songs down instead, so their tracks still sum to the mix.
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "(default: the first track not given)")
     parser.add_argument("--guidance", type=float, default=None,
                         help="classifier-free guidance scale of a conditional model (default: the recipe's; 0: unconditional)")
+    parser.add_argument("--normalize", action="store_true",
+                        help="scale each song that would clip (a track or the mix past full scale) down to a peak of "
+                             "0.99, one factor per song so the tracks still sum to the mix (given tracks are scaled too)")
     parser.add_argument("--batch-size", type=positive, default=None, help="songs per sampler call (default: all)")
     parser.add_argument("--no-ema", action="store_true", help="use the trained weights, not their EMA")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, mps or auto (default)")
@@ -119,10 +123,19 @@ def fit_length(audio: torch.Tensor, length: int) -> torch.Tensor:
     return torch.nn.functional.pad(audio, (0, length - audio.shape[0]))
 
 
+def say_conversion(label: str, file: Path, rate: int, clip_samples: int) -> None:
+    """A note when a user's file is not read as is: channels averaged, resampled, padded or cut to the clip."""
+    from ..audio.io import audio_format, conversion
+
+    done = conversion(audio_format(file), rate, clip_samples / rate)
+    if done:
+        console.note(f"{label}: {done}")
+
+
 def run(args: argparse.Namespace) -> int:
     from ..audio import load_audio
     from ..files import clear_folder, output_folder_problem
-    from ..outputs import write_songs
+    from ..outputs import normalize_peaks, song_peaks, write_songs
     from ..pipeline import untrained_front_end
     from ..training.checkpoint import load_checkpoint, load_pipeline
     from ..training.distributed import pick_device
@@ -160,6 +173,7 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"{stored['folder']}: the training clip length is unknown, so --given cannot be aligned")
         audio = torch.zeros(1, len(names), layout.clip_samples)
         for slot, file in given.items():
+            say_conversion(f"--given {names[slot]}={file}", file, rate, layout.clip_samples)
             given_audio[slot] = fit_length(torch.from_numpy(load_audio(file, rate)), layout.clip_samples)
             audio[0, slot] = given_audio[slot]
         known = pipeline.encode_audio(audio.to(device), generator)
@@ -170,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
     if args.overwrite:  # every check has passed: only now is the old output deleted
         clear_folder(args.out)
     steps_per_song = args.steps or getattr(pipeline.sampler, "steps", None)
-    written = []
+    written, peaks = [], []
     with Progress(TextColumn("[bold]sample[/bold]"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=console.err) as bar:
         task = bar.add_task("sample", total=args.num)
@@ -194,6 +208,9 @@ def run(args: argparse.Namespace) -> int:
                 )
             for slot, audio in given_audio.items():  # the given tracks exactly as the user gave them
                 waveforms[:, slot] = fit_length(audio, waveforms.shape[-1])
+            peaks += song_peaks(waveforms).tolist()
+            if args.normalize:
+                waveforms = normalize_peaks(waveforms)
             mels = rendered.mels.detach().cpu() if rendered.mels is not None else None
             written += write_songs(args.out, waveforms, names, rate, mels=mels, first_index=start)
             bar.update(task, advance=count)
@@ -204,7 +221,23 @@ def run(args: argparse.Namespace) -> int:
         how = "as the condition" if pipeline.mixture_use == "condition" else "by a sum constraint"
         details.append(f"separating {args.mixture} {how}")
     console.out.print(f"wrote {len(written)} song(s) to {args.out} ({', '.join(details)})", markup=False)
+    say_full_scale(peaks, args.normalize)
     return 0
+
+
+def say_full_scale(peaks: list[float], normalized: bool) -> None:
+    """Name the songs that went past full scale: scaled down (``--normalize``) or clipped in their WAVs."""
+    over = [(index, peak) for index, peak in enumerate(peaks) if peak > 1]
+    if not over:
+        return
+    listed = ", ".join(f"song_{index:03d} ({peak:.2f})" for index, peak in over[:5]) + (" ..." if len(over) > 5 else "")
+    if normalized:
+        console.note(f"{len(over)} of {len(peaks)} song(s) peaked past full scale and were scaled down to 0.99: {listed}")
+    else:
+        console.warning(
+            f"{len(over)} of {len(peaks)} song(s) peak past full scale and are clipped in their WAVs, so their tracks no "
+            f"longer sum to their mix: {listed} (peak in brackets); rerun with --normalize to scale such songs down instead"
+        )
 
 
 def read_mixture(args: argparse.Namespace, pipeline, names: list[str], rate: int, folder: Path, generator: torch.Generator):
@@ -235,5 +268,6 @@ def read_mixture(args: argparse.Namespace, pipeline, names: list[str], rate: int
         track = names.index(args.mixture_track)
     if pipeline.layout.clip_samples is None:
         raise UserError(f"{folder}: the training clip length is unknown, so --mixture cannot be aligned")
+    say_conversion(f"--mixture {args.mixture}", args.mixture, rate, pipeline.layout.clip_samples)
     audio = fit_length(torch.from_numpy(load_audio(args.mixture, rate)), pipeline.layout.clip_samples)
     return pipeline.encode_mixture(audio[None], generator), track

@@ -29,17 +29,27 @@ from ..tracks import TrackInfo
 ITEM_KEYS = ("audio", "instrument_ids", "track_mask", "meta")
 
 
+def track_slot_problem(tracks: Sequence[str]) -> str | None:
+    """Why a list of track slots cannot be used (empty, or a name twice), to follow the key; None when it can.
+    ``recipe validate`` reports it at ``data.tracks``; datasets refuse the same lists."""
+    tracks = list(tracks)
+    if not tracks:
+        return "is empty: give at least one track slot, e.g. tracks: [bass, drums, guitar, piano]"
+    repeated = sorted({name for name in tracks if tracks.count(name) > 1})
+    if repeated:
+        return f"must be unique, but {listing(repeated)} appear more than once in {tracks}"
+    return None
+
+
 def instrument_ids(tracks: Sequence[str], vocabulary: Sequence[str] | None) -> list[int]:
     """The vocabulary index of each track slot; ``vocabulary=None`` means the slots themselves.
 
     A slot missing from the vocabulary is a :class:`UserError` naming it and listing the vocabulary.
     """
     tracks = list(tracks)
-    if len(set(tracks)) != len(tracks):
-        repeated = sorted({name for name in tracks if tracks.count(name) > 1})
-        raise UserError(f"tracks must be unique, but {listing(repeated)} appear more than once in {tracks}")
-    if not tracks:
-        raise UserError("tracks is empty: give at least one track slot, e.g. tracks: [bass, drums, guitar, piano]")
+    problem = track_slot_problem(tracks)
+    if problem:
+        raise UserError(f"tracks {problem}")
     vocabulary = tracks if vocabulary is None else list(vocabulary)
     missing = [name for name in tracks if name not in vocabulary]
     if missing:

@@ -32,7 +32,7 @@ import numpy as np
 from ..audio.io import AudioError, save_audio
 from ..errors import UserError
 from ..files import write_json_atomically
-from ..naming import listing
+from ..naming import first_difference, listing
 from .songs import DataWarning, DroppedSong, SongDataset, SongSource, SourceFile
 
 FORMAT = "synctrack-prepared"
@@ -100,9 +100,11 @@ def prepared_songs(dataset: SongDataset) -> tuple[list[SongSource], list[Dropped
     wanted = dataset.slot_settings()
     differing = [name for name in dataset.track_names if stored[name] != wanted[name]]
     if differing:
-        detail = "; ".join(f"{name}: prepared {stored[name]}, recipe {wanted[name]}" for name in differing)
+        # the first difference only: a slot's settings are the whole chain of groups before it (1,500 characters)
+        detail = first_difference(stored[differing[0]], wanted[differing[0]])
         raise UserError(
-            f"{root} was prepared with other settings for {listing(differing)} ({detail}); prepare again into a new folder"
+            f"{root} was prepared with other settings for {listing(differing)}; the first difference, in track "
+            f"{differing[0]!r}: {detail}; prepare again into a new folder"
         )
     rate = int(manifest["sample_rate"])
     records = read_records(root)
@@ -203,7 +205,7 @@ def _start_manifest(out: Path, settings: dict[str, Any], source_root: str) -> di
         manifest = read_manifest(out)
         differing = [key for key, value in settings.items() if manifest.get(key) != value]
         if differing:
-            detail = "; ".join(f"{key}: folder has {manifest.get(key)!r}, asked {settings[key]!r}" for key in differing)
+            detail = "; ".join(f"{key}: " + first_difference(manifest.get(key), settings[key], "folder has", "asked") for key in differing)
             raise UserError(f"{out} holds data prepared with other settings ({detail}); use another --out or delete it")
         return manifest
     if out.exists() and any(out.iterdir()):

@@ -21,6 +21,7 @@ from ..errors import UserError
 from ..interfaces.evaluation import BeatSet, BeatTracker, Embedder, EmbeddingSet, Metric, TrackFiles
 from .cache import BeatCache
 from .extract import embed_folder, extract_beats, song_durations
+from .formats import format_notes
 from .layout import SongFolder, read_folder
 from .result import EvaluationResult
 
@@ -93,6 +94,7 @@ def evaluate(request: EvaluationRequest, console: Console | None = None) -> Eval
         confidence=request.confidence,
     )
     for name, folder in folders.items():
+        result.notes.extend(format_notes(name, folder))
         incomplete = folder.incomplete_songs()
         if incomplete:
             result.notes.append(

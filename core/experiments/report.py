@@ -164,9 +164,16 @@ def gap_cell(row: ComparisonRow) -> str:
     return row.gap_note if row.kind == "model" else ""
 
 
-def table(rows: Sequence[ComparisonRow], title: str) -> Table:
+WIDE_TABLE = 140  # columns the full table (every interval on one line) needs; narrower gets the compact one
+SHORT_HEADERS = {"beating tracks": "beats", "track corr": "corr"}
+
+
+def table(rows: Sequence[ComparisonRow], title: str, width: int | None = None) -> Table:
     """The comparison as a rich table: mean [95% CI] per metric, arrows giving the better direction, and the
-    sync gap closed when the rows have one."""
+    sync gap closed when the rows have one. Below :data:`WIDE_TABLE` columns of ``width`` it is
+    :func:`compact_table` (means only, one line per row), since nine folded columns cannot be read."""
+    if width is not None and width < WIDE_TABLE:
+        return compact_table(rows, title, width)
     present = [spec for spec in COLUMNS if any(row.values.get(spec[0]) is not None for row in rows)] or list(COLUMNS[:4])
     caption = None
     if any(spec[0] == "FD" for spec in present) and any(row.kind != "model" for row in rows):
@@ -185,6 +192,46 @@ def table(rows: Sequence[ComparisonRow], title: str) -> Table:
         cells = [_cell(row.values.get(c)) for c, _, _, _ in present]
         result.add_row(name, *cells, *([gap_cell(row)] if with_gap else []), str(row.songs))
     return result
+
+
+def compact_table(rows: Sequence[ComparisonRow], title: str, width: int) -> Table:
+    """Means only, short headers, light borders, names cut to fit: one line per row in ``width`` columns.
+    The caption says where the intervals are (comparison.csv, or the full table in a wider terminal)."""
+    from rich import box
+
+    present = [spec for spec in COLUMNS if any(row.values.get(spec[0]) is not None for row in rows)] or list(COLUMNS[:4])
+    with_gap = any(row.gap_closed or row.gap_note for row in rows)
+    counts = {row.songs for row in rows}
+    notes = ["means only at this width: the 95% intervals are in comparison.csv (or widen the terminal to "
+             f"{WIDE_TABLE} columns)"]
+    if len(counts) == 1:
+        notes.append(f"{counts.pop()} songs each")
+    if any(spec[0] == "FD" for spec in present) and any(row.kind != "model" for row in rows):
+        notes.append("FD of the held-out rows is '-': they are its reference")
+    result = Table(title=title, title_justify="left", caption="; ".join(notes), caption_justify="left",
+                   box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, collapse_padding=True)
+    numbers = 7 * len(present) + (12 if with_gap else 0) + (7 if len(counts) > 1 else 0)  # cells and padding
+    result.add_column("recipe", no_wrap=True, overflow="ellipsis", max_width=max(12, width - numbers - 2))
+    for column, _, _, better in present:
+        result.add_column(f"{SHORT_HEADERS.get(column, column)}{_arrow(better).strip()}", justify="right", no_wrap=True,
+                          min_width=5)
+    if with_gap:
+        result.add_column("gap closed", justify="right", no_wrap=True, min_width=9, max_width=11, overflow="ellipsis")
+    if len(counts) > 1:
+        result.add_column("songs", justify="right")
+    for row in rows:
+        name = row.name if row.kind == "model" else f"[italic]{row.name}[/italic]"
+        cells = ["-" if row.values.get(c) is None else f"{row.values[c][0]:.3f}" for c, _, _, _ in present]
+        gap = [_compact_gap(row)] if with_gap else []
+        result.add_row(name, *cells, *gap, *([str(row.songs)] if len(counts) > 1 else []))
+    return result
+
+
+def _compact_gap(row: ComparisonRow) -> str:
+    """``"19% / 20%"`` (CBS / CBD) or the short reason there is none."""
+    if row.gap_closed:
+        return " / ".join("-" if v is None else f"{v:.0f}%" for v in row.gap_closed.values())
+    return row.gap_note if row.kind == "model" else ""
 
 
 def to_csv(rows: Sequence[ComparisonRow]) -> str:

@@ -47,7 +47,17 @@ class Recipe:
         problems = [*self.override_problems, *check(self.data, RecipeSchema, registry, self.locations)]
         if not any(problem.path == "train" or problem.path.startswith("train.") for problem in problems):
             problems += self._train_range_problems(registry)
+        if not any(problem.path.startswith("data.tracks") for problem in problems):
+            problems += self._track_problems()
         return problems
+
+    def _track_problems(self) -> list[Problem]:
+        """``data.tracks`` that every dataset would refuse (empty, or a name twice)."""
+        from ..data.items import track_slot_problem
+
+        tracks = self.get("data.tracks") if isinstance(self.data.get("data"), dict) else None
+        problem = track_slot_problem(tracks) if isinstance(tracks, list) else None
+        return [Problem("data.tracks", problem, self.locations.get(("data", "tracks")))] if problem else []
 
     def _train_range_problems(self, registry: Registry) -> list[Problem]:
         """The ``train:`` values the trainer would refuse (one set of ranges: ``training.config``)."""

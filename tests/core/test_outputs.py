@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 import synctrack.outputs as outputs
+from synctrack.outputs import NORMALIZED_PEAK, normalize_peaks, song_peaks
 
 
 def test_mel_picture_has_seconds_bands_and_colour_bars(tmp_path, monkeypatch):
@@ -31,3 +32,24 @@ def test_written_songs_plot_their_duration(tmp_path, monkeypatch):
     monkeypatch.setattr(outputs, "plot_mels", lambda path, mels, names, title="", seconds=None: seen.append(seconds) or path)
     outputs.write_songs(tmp_path / "out", torch.zeros(2, 2, 8000), ["a", "b"], 16000)
     assert seen == [0.5, 0.5]
+
+
+def test_song_peaks_cover_the_tracks_and_their_mix():
+    waveforms = torch.zeros(3, 2, 8)
+    waveforms[0, 0, 1], waveforms[0, 1, 1] = 0.7, 0.6  # each track within full scale, their mix 1.3
+    waveforms[1, 1, 4] = -1.5
+    waveforms[2, 0, 2] = 0.5
+    assert torch.allclose(song_peaks(waveforms), torch.tensor([1.3, 1.5, 0.5]))
+
+
+def test_normalize_scales_only_songs_past_full_scale_and_keeps_their_mix_the_sum():
+    waveforms = torch.randn(4, 3, 100, generator=torch.Generator().manual_seed(0)) * torch.tensor([0.05, 0.8, 0.1, 2.0])[:, None, None]
+    normalized = normalize_peaks(waveforms)
+    peaks = song_peaks(waveforms)
+    for song in range(4):
+        if peaks[song] > 1:
+            assert torch.isclose(song_peaks(normalized[song : song + 1])[0], torch.tensor(NORMALIZED_PEAK))
+            ratio = normalized[song] / waveforms[song]
+            assert torch.allclose(ratio, ratio.flatten()[0].expand_as(ratio))  # one factor per song
+        else:
+            assert torch.equal(normalized[song], waveforms[song])

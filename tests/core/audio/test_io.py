@@ -7,6 +7,7 @@ import pytest
 import soundfile
 
 from synctrack.audio import AudioError, load_audio, save_audio, write_song
+from synctrack.audio.io import AudioFormat, audio_format, conversion
 
 
 def tone(seconds=0.5, rate=16000, freq=440.0):
@@ -69,3 +70,26 @@ def test_a_failed_write_keeps_the_previous_file(tmp_path):
         save_audio(path, tone(), 16000, subtype="NOT_A_SUBTYPE")
     assert path.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.wav"]
+
+
+def test_a_nan_sample_is_located_with_what_to_do(tmp_path):
+    audio = np.zeros((50, 2), np.float32)
+    audio[17, 1] = np.inf
+    audio[30, 0] = np.nan
+    soundfile.write(tmp_path / "bad.wav", audio, 16000, subtype="FLOAT")
+    with pytest.raises(AudioError) as caught:
+        load_audio(tmp_path / "bad.wav")
+    message = str(caught.value)
+    assert "bad.wav: sample 17 of 50 (channel 1) is inf" in message and "2 sample(s) in all" in message
+    assert "regenerate or re-render this file" in message
+
+
+def test_the_header_says_what_reading_will_convert(tmp_path):
+    soundfile.write(tmp_path / "stereo.wav", np.zeros((44100 * 3, 2), np.float32), 44100)
+    found = audio_format(tmp_path / "stereo.wav")
+    assert found == AudioFormat(frames=132300, sample_rate=44100, channels=2) and found.seconds == 3.0
+    assert conversion(found, 16000, 10.24) == ("2 channels averaged to mono; resampled 44100 -> 16000 Hz; "
+                                               "3.00 s zero-padded to the clip's 10.24 s")
+    assert conversion(found, 44100, 2.0) == "2 channels averaged to mono; 3.00 s cut to the clip's 2.00 s"
+    assert conversion(AudioFormat(16000, 16000, 1), 16000, 1.0) is None
+    assert conversion(AudioFormat(16000, 16000, 1), 16000) is None

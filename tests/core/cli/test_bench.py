@@ -163,3 +163,41 @@ def test_table_prints_either_csv_as_markdown(tmp_path, capsys):
     ], MODEL_COLUMNS)  # fmt: skip
     code, out, _ = run(capsys, "bench", "table", str(tmp_path / "model.csv"))
     assert out.strip().splitlines()[2] == "| 2 | with mixers (`global_cross_track`) | 1636 | 125 | 2.99 | 1.24 |  |"
+
+
+def test_the_model_table_shows_the_spread_and_warns_when_repeats_disagree(tmp_path, capsys, repo, monkeypatch):
+    monkeypatch.chdir(repo)
+    monkeypatch.setenv("COLUMNS", "80")
+
+    calls = []
+
+    def launch(job):  # the real case, then the times a busy machine would give: S=2 with mixers 10 and 13 ms
+        result = in_process_launcher(job)
+        calls.append(result)
+        result["times"] = [0.010, 0.013] if len(calls) == 4 else [0.010, 0.010]
+        return result
+
+    args = parse("model", "recipes/tiny.yaml", "model.denoiser.dropout=0.0", "--tracks", "1,2", "--grid", "8x4",
+                 "--warmup", "0", "--repeats", "2", "--threads", "1", "--out", str(tmp_path))  # fmt: skip
+    assert args.handler(args, launch=launch) == 0
+    captured = capsys.readouterr()
+    table = [line.split() for line in captured.out.splitlines() if line.lstrip().startswith(("1 ", "2 "))]
+    assert table[3][:6] == ["2", "with", "mixers", "11.5", "10.0-13.0", table[3][5]]
+    assert table[2][:5] == ["2", "without", "mixers", "10.0", "10.0-10.0"]
+    assert all(len(line.rstrip()) <= 80 for line in captured.out.splitlines())
+    warning = " ".join(captured.err.split())
+    assert "the repeats of 1 case(s) disagree by more than 20% of their median: with mixers S=2 (26%)" in warning
+    with (tmp_path / "model-tiny.csv").open() as stream:
+        rows = list(csv.DictReader(stream))
+    assert float(rows[3]["time_max_ms"]) == pytest.approx(13.0) and float(rows[3]["time_min_ms"]) == pytest.approx(10.0)
+
+
+def test_a_sweep_csv_from_before_the_max_column_still_reads(tmp_path):
+    from synctrack.bench.results import MODEL_COLUMNS, read_sweep, time_spread, write_csv
+
+    old = [c for c in MODEL_COLUMNS if c != "time_max_ms"]
+    write_csv(tmp_path / "old.csv", [{"recipe": "r", "variant": "with mixers", "tracks": 2, "status": "ok", "time_ms": 5.0,
+                                      "time_min_ms": 4.0, "runs": 3}], old)  # fmt: skip
+    kind, rows = read_sweep(tmp_path / "old.csv")
+    assert kind == "model" and rows[0]["time_ms"] == 5.0 and time_spread(rows[0]) is None
+    assert time_spread({"status": "ok", "runs": 3, "time_min_ms": 4.0, "time_ms": 5.0, "time_max_ms": 6.0}) == pytest.approx(0.4)

@@ -138,3 +138,46 @@ def test_an_unreadable_audio_file_exits_2_naming_it(tmp_path, capsys):
     (tmp_path / "song" / "bass.wav").write_bytes(b"RIFF not really a wav")
     code, _, stderr = run(capsys, "eval", tmp_path, "--no-cache", "--workers", "1")
     assert code == 2 and "bass.wav" in stderr
+
+
+def test_converted_and_uneven_tracks_are_named_in_the_notes(folders, tmp_path, capsys):
+    import shutil
+
+    import soundfile
+
+    generated = tmp_path / "gen"
+    shutil.copytree(folders / "gen", generated)
+    short = click_song(song_beats(0.0), 3.0, 44100)[1]
+    soundfile.write(generated / "b" / "drums.wav", np.stack([short, short], 1), 44100)
+    code, stdout, stderr = run(capsys, "eval", generated, "--metrics", "cbs", "--tracker", "librosa", "--no-cache",
+                               "--workers", "1", "--out", tmp_path / "report")
+    assert code == 0, stderr
+    notes = json.loads((tmp_path / "report.json").read_text())["notes"]
+    assert "generated: 1 file(s) have several channels and were averaged to mono: b/drums (2 ch)" in notes
+    assert any(n.startswith("generated: 1 file(s) are not at the set's 16000 Hz") and "b/drums (44100 Hz)" in n for n in notes)
+    assert any("1 song(s) have tracks of unequal length" in n and "b (bass 6.00 s, drums 3.00 s, piano 6.00 s" in n
+               for n in notes)
+    assert "averaged to mono: b/drums (2 ch)" in " ".join(stdout.split())
+
+
+def test_uniform_sets_get_no_format_notes(folders, tmp_path, capsys):
+    code, _, stderr = run(capsys, "eval", folders / "gen", "--metrics", "cbs", "--tracker", "librosa", "--no-cache",
+                          "--workers", "1", "--out", tmp_path / "report")
+    assert code == 0, stderr
+    notes = json.loads((tmp_path / "report.json").read_text())["notes"]
+    assert not any("mono" in n or "Hz" in n or "unequal length" in n for n in notes)
+
+
+def test_a_nan_sample_exits_2_naming_the_file_and_sample(folders, tmp_path, capsys):
+    import shutil
+
+    import soundfile
+
+    generated = tmp_path / "gen"
+    shutil.copytree(folders / "gen", generated)
+    audio = soundfile.read(generated / "a" / "piano.wav", dtype="float32")[0]
+    audio[1234] = np.nan
+    soundfile.write(generated / "a" / "piano.wav", audio, RATE, subtype="FLOAT")
+    code, _, stderr = run(capsys, "eval", generated, "--metrics", "cbs", "--tracker", "librosa", "--no-cache", "--workers", "1")
+    flat = " ".join(stderr.split())
+    assert code == 2 and "piano.wav: sample 1234 of 96000" in flat and "Traceback" not in stderr

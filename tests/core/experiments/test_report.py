@@ -91,3 +91,26 @@ def test_the_table_says_why_the_held_out_rows_have_no_fd(tmp_path):
     rendered = table(comparison_rows(models, truth), "t")
     assert "held-out rows are that reference" in rendered.caption
     assert table(comparison_rows(models, []), "t").caption is None  # no held-out row, nothing to explain
+
+
+def test_at_80_columns_the_table_is_one_line_per_row_with_means_and_the_gap(tmp_path):
+    from rich.console import Console
+
+    values = [("fad", "mix", 3.0), ("irs", "all", 0.03), ("cbs", "all", 0.45), ("cbd", "all", 0.3),
+              ("beating_tracks", "all", 4.0), ("track_correlation", "all", 0.2)]
+    models = [("bench-synctrack-with-a-long-name", report(tmp_path / "m.json", values)),
+              ("bench-no-mixers", report(tmp_path / "b.json", [(m, t, v if m == "beating_tracks" else v * 0.5) for m, t, v in values]))]
+    truth = [(TARGET_LABEL, report(tmp_path / "t.json", [(m, t, v) for m, t, v in values[1:4]] + [("beating_tracks", "all", 4.0)]))]
+    rows = comparison_rows(models, truth, GapReference("bench-no-mixers", TARGET_LABEL))
+    console = Console(width=80, record=True)
+    console.print(table(rows, "ablation", 80))
+    rows[0].gap_closed, rows[0].gap_note = {}, "a long reason why there is no gap figure for this row"
+    console.print(table(rows, "ablation", 80))  # a long note is cut, not pushing the columns off the screen
+    lines = console.export_text().splitlines()
+    assert all(len(line.rstrip()) <= 80 for line in lines)
+    synctrack = next(line for line in lines if line.lstrip().startswith("bench-synctrack"))
+    assert "0.450" in synctrack and "3.000" in synctrack and "%" in synctrack  # one row, one line
+    assert "95% intervals are in comparison.csv" in " ".join(lines)
+    wide = Console(width=200, record=True)
+    wide.print(table(rows, "ablation", 200))
+    assert "[0.350, 0.550]" in wide.export_text()  # a wide terminal keeps the intervals

@@ -50,3 +50,17 @@ def test_all_problems_of_a_file_come_together_with_their_lines(tmp_path):
 def test_a_valid_recipe_has_no_train_problems(repo):
     for name in ("tiny.yaml", "bench/synctrack.yaml", "synctrack.yaml"):
         load_recipe(repo / "recipes" / name).validate()
+
+
+@pytest.mark.parametrize(("tracks", "fragment"), [("[]", "is empty: give at least one track slot"),
+                                                  ("[bass,drums,bass]", "must be unique, but bass appear")])
+def test_validate_refuses_the_track_lists_every_dataset_refuses(repo, tracks, fragment):
+    from synctrack.data.items import instrument_ids
+
+    override = f"data.tracks={tracks}"
+    with pytest.raises(RecipeError) as caught:
+        load_recipe(repo / "recipes/tiny.yaml", [override]).validate()
+    problems = caught.value.problems
+    assert [p.path for p in problems] == ["data.tracks"] and fragment in problems[0].message
+    with pytest.raises(UserError, match=fragment):  # the dataset's own check says the same
+        instrument_ids([] if tracks == "[]" else ["bass", "drums", "bass"], None)

@@ -74,9 +74,28 @@ def test_sample_keeps_a_given_track_exactly(trained, tmp_path, capsys):
     code, _, err = run(capsys, "sample", trained, "--num", 2, "--steps", 3, "--sampler", "ddpm", "--out", tmp_path / "gen",
                        "--given", f"drums={tmp_path / 'drums.wav'}")
     assert code == 0, err
+    assert "note: --given drums=" in err and "0.01 s cut to the clip's 0.00 s" in " ".join(err.split())
     expected = soundfile.read(tmp_path / "drums.wav")[0][:16]
     for index in range(2):
         assert np.array_equal(soundfile.read(tmp_path / "gen" / f"song_{index:03d}" / "drums.wav")[0], expected)
+
+
+def test_songs_past_full_scale_are_named_and_normalize_scales_them_down(trained, tmp_path, capsys):
+    loud = np.full(16, 0.999, np.float32)  # a given track at full scale: any generated sound pushes the mix past it
+    soundfile.write(tmp_path / "drums.wav", loud, 8000, subtype="FLOAT")
+    common = ["sample", trained, "--num", 2, "--steps", 3, "--sampler", "ddpm", "--given", f"drums={tmp_path / 'drums.wav'}"]
+    code, _, err = run(capsys, *common, "--out", tmp_path / "clipped")
+    flat = " ".join(err.split())
+    assert code == 0, err
+    assert "2 of 2 song(s) peak past full scale and are clipped in their WAVs" in flat and "--normalize" in flat
+    code, _, err = run(capsys, *common, "--out", tmp_path / "scaled", "--normalize")
+    assert code == 0, err
+    assert "2 of 2 song(s) peaked past full scale and were scaled down to 0.99" in " ".join(err.split())
+    for index in range(2):
+        song = tmp_path / "scaled" / f"song_{index:03d}"
+        tracks = [soundfile.read(song / f"{name}.wav")[0] for name in ("bass", "drums")]
+        mix = soundfile.read(song / "mix.wav")[0]
+        assert np.abs(mix).max() <= 0.99 + 1e-4 and np.allclose(mix, tracks[0] + tracks[1], atol=3 / 32768)
 
 
 @pytest.mark.parametrize(

@@ -319,7 +319,7 @@ def test_front_end_checkpoints_are_not_generative_models(runs, tmp_path, capsys)
         ("vocoder", "{from: RUN/vae, format: synctrack}", "the run trained train.target: encoder). Load the vocoder from a run trained with train.target: vocoder"),
         ("vocoder", "{from: RUN/hifigan, format: synctrack, strict: true}", None),  # every key loads: strict passes
         ("encoder", "{from: RUN/vae, format: synctrack, ema: true}", "init.ema is true but the run kept no EMA weights"),
-        ("encoder", "{from: RUN/nowhere, format: synctrack}", "checkpoint not found"),
+        ("encoder", "{from: RUN/nowhere, format: synctrack}", "1 of the 2 init: weight path does not exist"),
     ],
     ids=["no-encoder-in-a-vocoder-run", "no-vocoder-in-an-encoder-run", "strict", "no-ema", "missing"],
 )

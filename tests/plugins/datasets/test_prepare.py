@@ -87,8 +87,12 @@ def test_a_prepared_folder_refuses_other_groups(redux_root, tmp_path):
     prepare_all(redux_root, out)
     same = {"bass": StemGroup(inst_class=["Bass"]), "drums": StemGroup(inst_class=["DRUMS", "drums"])}  # the defaults
     assert len(SlakhDataset(out, groups=same, sample_rate=RATE, clip_seconds=CLIP)) == 2
-    with pytest.raises(UserError, match=r"prepared with other settings for guitar"):
+    with pytest.raises(UserError, match=r"prepared with other settings for guitar") as caught:
         len(SlakhDataset(out, groups={"guitar": StemGroup(program_num=[25])}, sample_rate=RATE, clip_seconds=CLIP))
+    message = str(caught.value)
+    assert "the first difference, in track 'guitar': " in message and len(message) < 400
+    # the prepared guitar slot holds a chain of groups; the recipe's is a single group: named, not dumped
+    assert "[[" not in message
     with pytest.raises(UserError, match=r"prepared with tracks \[bass, drums, guitar, piano\] and has no strings"):
         len(SlakhDataset(out, tracks=["strings"], sample_rate=RATE, clip_seconds=CLIP))
     with pytest.raises(UserError, match=r"holds data prepared with other settings \(sample_rate"):

@@ -243,4 +243,6 @@ def test_cli_check_prints_the_report(saved, tmp_path, cli):
     assert "model.denoiser: loaded" in result.stdout and "0 unexpected" in result.stdout
     assert re.search(r"new\s*│\s*input_blocks\.4\.1\.mixers\s*│\s*\d+", result.stdout)  # grouped per block
     missing = cli("pretrained", "check", str(recipe), f"model.denoiser.init.from={tmp_path / 'gone'}")
-    assert missing.returncode == 2 and "gone: checkpoint file not found" in missing.stderr
+    message = " ".join(missing.stderr.split())
+    assert missing.returncode == 2 and "the init: weight path does not exist" in message
+    assert f"model.denoiser.init.from: {tmp_path / 'gone'} (looked at {tmp_path / 'gone'})" in message
