@@ -16,6 +16,15 @@ class UserError(Exception):
     exit_code = 2
 
 
+class StoppedBySignal(UserError):
+    """A signal stopped a command after what it had done was saved; it exits ``128 + signal`` (143 for SIGTERM),
+    as a stopped ``synctrack train`` does, so a cluster sees a preemption, not a failure."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
 class UnknownPartError(UserError, LookupError):
     """A name that is not in a registry kind."""
 

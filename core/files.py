@@ -13,16 +13,82 @@ folder, the working folder or one of its parents).
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from .errors import UserError
+
+# errno values that mean "this place cannot take the write", not a bug: said in one message, exit 2
+_NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)}
+_CANNOT_WRITE = {errno.EROFS: "the filesystem is read-only", errno.EACCES: "permission denied",
+                 errno.EPERM: "permission denied", errno.ENOENT: "the folder vanished while writing"}
+NEARLY_FULL = 1 << 20  # bytes: a failed write with less than this free is taken as out of space
+
+
+class WriteFailure(UserError):
+    """A write that failed because of where it went (no space, read-only, vanished), not because of a bug."""
+
+
+def current_umask() -> int:
+    """The process umask (reading it means setting it, so it is set straight back)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return umask
+
+
+def give_ordinary_mode(path: Path, folder: bool) -> None:
+    """The mode the umask gives a new file or folder (``mkstemp``/``mkdtemp`` make them private: 0600/0700),
+    so that a teammate can read a shared run as they can everything else it wrote."""
+    os.chmod(path, (0o777 if folder else 0o666) & ~current_umask())
+
+
+def _human(size: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
+def _free_bytes(path: Path) -> int | None:
+    for place in (path, *path.parents):
+        if place.exists():
+            try:
+                return shutil.disk_usage(place).free
+            except OSError:
+                return None
+    return None
+
+
+def write_failure(error: BaseException, path: str | os.PathLike, what: str, needed: int | None = None) -> WriteFailure | None:
+    """A :class:`WriteFailure` saying why writing ``what`` to ``path`` failed, when the cause is the place
+    (no space left, a quota, a read-only or vanished folder), else None (a bug: let it raise).
+
+    Libraries do not all raise ``OSError(ENOSPC)`` when a disk fills (safetensors raises its own error, torch
+    a zip "unexpected pos"), so a failure with under :data:`NEARLY_FULL` bytes free (or less than ``needed``)
+    counts as out of space too."""
+    if not isinstance(error, Exception) or isinstance(error, UserError):  # Ctrl-C, exits, messages already made
+        return None
+    path = Path(path)
+    code = getattr(error, "errno", None)
+    free = _free_bytes(path)
+    text = str(error)
+    out_of_space = (code in _NO_SPACE or "No space left" in text or "Disk quota exceeded" in text
+                    or (free is not None and (free < NEARLY_FULL or (needed is not None and free < needed))))
+    if out_of_space:
+        need = f"it needed about {_human(needed)} and " if needed else ""
+        have = f"{_human(free)} is free there" if free is not None else "the free space is unknown"
+        return WriteFailure(f"out of space writing {what} to {path}: {need}{have}; nothing half-written was left")
+    if code in _CANNOT_WRITE:
+        return WriteFailure(f"cannot write {what} to {path}: {_CANNOT_WRITE[code]} ({error.strerror or error})")
+    return None
 
 
 @contextmanager
@@ -34,18 +100,22 @@ def atomic_path(path: str | os.PathLike, suffix: str | None = None) -> Iterator[
     result gets ordinary permissions (``mkstemp`` makes files private).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix if suffix is not None else path.suffix, dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix if suffix is not None else path.suffix, dir=path.parent)
+    except OSError as error:
+        raise (write_failure(error, path, path.name) or error) from None
     os.close(handle)
     temporary = Path(name)
     try:
         yield temporary
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)
+        give_ordinary_mode(temporary, folder=False)
         os.replace(temporary, path)
-    except BaseException:
+    except BaseException as error:
         temporary.unlink(missing_ok=True)
+        failure = write_failure(error, path, path.name)
+        if failure is not None:
+            raise failure from None
         raise
 
 
@@ -83,16 +153,20 @@ def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
     is removed and ``path`` is untouched.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = Path(tempfile.mkdtemp(prefix=f".tmp-{path.name}-", dir=path.parent))
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = Path(tempfile.mkdtemp(prefix=f".tmp-{path.name}-", dir=path.parent))
+    except OSError as error:
+        raise (write_failure(error, path, path.name) or error) from None
     try:
         yield temporary
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o777 & ~umask)  # mkdtemp makes folders private
+        give_ordinary_mode(temporary, folder=True)
         _move_into_place(temporary, path)
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(temporary, ignore_errors=True)
+        failure = write_failure(error, path, path.name)
+        if failure is not None:
+            raise failure from None
         raise
 
 
@@ -120,11 +194,13 @@ def _protected(path: Path) -> str | None:
     return None
 
 
-def output_folder_problem(path: str | os.PathLike, overwrite: bool, option: str = "--out") -> str | None:
+def output_folder_problem(path: str | os.PathLike, overwrite: bool, option: str = "--out",
+                          ignore: Collection[str] = ()) -> str | None:
     """Why a command must not write its outputs into folder ``path``, or None when it may.
 
     A missing or empty folder is fine; a file never is; a folder holding anything needs ``overwrite``
-    (which the caller honours with :func:`clear_folder`), and even then not a protected folder.
+    (which the caller honours with :func:`clear_folder`), and even then not a protected folder. Entries
+    named in ``ignore`` (a run folder's lock file) do not count.
     """
     path = Path(path)
     if not path.exists():
@@ -134,15 +210,16 @@ def output_folder_problem(path: str | os.PathLike, overwrite: bool, option: str 
     if overwrite:
         reason = _protected(path)
         return f"{option} {path}: refusing to delete its contents with --overwrite, since {reason}" if reason else None
-    entries = sorted(entry.name for entry in path.iterdir())
+    entries = sorted(entry.name for entry in path.iterdir() if entry.name not in ignore)
     if not entries:
         return None
     shown = ", ".join(entries[:4]) + (f" and {len(entries) - 4} more" if len(entries) > 4 else "")
     return f"{option} {path} is not empty (it holds {shown}): pass --overwrite to delete its contents first, or choose a new folder"
 
 
-def clear_folder(path: str | os.PathLike) -> Path:
-    """Delete everything inside folder ``path`` (created when missing); the folder itself stays.
+def clear_folder(path: str | os.PathLike, keep: Collection[str] = ()) -> Path:
+    """Delete everything inside folder ``path`` (created when missing) but the entries named in ``keep``;
+    the folder itself stays.
 
     Refuses (:class:`~synctrack.errors.UserError`) the root, the home folder and the working folder or its
     parents. Links inside are removed, never followed.
@@ -153,6 +230,8 @@ def clear_folder(path: str | os.PathLike) -> Path:
         raise UserError(f"refusing to delete the contents of {path}: {reason}")
     path.mkdir(parents=True, exist_ok=True)
     for entry in path.iterdir():
+        if entry.name in keep:
+            continue
         if entry.is_dir() and not entry.is_symlink():
             shutil.rmtree(entry)
         else:

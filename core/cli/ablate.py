@@ -15,7 +15,7 @@ import argparse
 import time
 from pathlib import Path
 
-from ..errors import UserError
+from ..errors import StoppedBySignal, UserError
 from ..experiments.ablation import DEFAULT_TRACKER
 from ..recipe import looks_like_override
 from . import console
@@ -72,6 +72,8 @@ def run(args: argparse.Namespace) -> int:
                 path, args.out, steps, args.samples, references_root, overrides, args.seed, sample_args, eval_args,
                 on_stage=lambda r, stage: console.out.print(f"[bold]{r.name}[/bold]: {stage}"), tracker=args.tracker,
             )
+        except StoppedBySignal:  # a preemption stops the whole ablation (exit 143), not just this recipe
+            raise
         except UserError as error:
             console.error(str(error))
             failures.append(path)

@@ -6,7 +6,8 @@
 is distributed (nccl on CUDA, gloo on CPU); rank 0 writes logs and checkpoints. See docs/training.md.
 
 The run folder (``--out``) must be new or empty; one that holds a run needs ``--resume`` (continue it) or
-``--overwrite`` (delete it and start again). Exit codes: 0 when ``train.steps`` are done, 2 for a mistake in
+``--overwrite`` (delete it and start again). One process writes into a run folder at a time: a second
+``train`` into a folder another one is writing exits 2, naming it (``RUN/.synctrack.lock``). Exit codes: 0 when ``train.steps`` are done, 2 for a mistake in
 the recipe or the arguments, 128 + the signal (143 for SIGTERM, 130 for SIGINT) when a signal stopped the
 run after its checkpoint was written.
 """
@@ -14,6 +15,8 @@ run after its checkpoint was written.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import random
 from pathlib import Path
 
@@ -46,6 +49,7 @@ def check_run_folder(out: Path, resume: bool, overwrite: bool) -> None:
     """Refuse, before any work, a run folder the run must not write into (a :class:`UserError` saying why)."""
     from ..files import output_folder_problem
     from ..training.checkpoint import latest_checkpoint
+    from ..training.runlock import LOCK_NAME
 
     if resume and overwrite:
         raise UserError(f"--resume continues the run in {out} and --overwrite deletes it: pass one of them")
@@ -60,20 +64,14 @@ def check_run_folder(out: Path, resume: bool, overwrite: bool) -> None:
     if latest is not None:
         raise UserError(f"{out} already holds checkpoints (latest: {latest.name}): pass --resume to continue that run, "
                         "--overwrite to delete it and start again, or choose another --out")
-    problem = output_folder_problem(out, overwrite)
+    problem = output_folder_problem(out, overwrite, ignore={LOCK_NAME})
     if problem:
         raise UserError(problem)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..training import TrainSection
-    from ..training.checkpoint import write_text_atomically as write_text
-    from ..data import collate_songs
-    from ..files import clear_folder
-    from ..training.distributed import Distributed
-    from ..training.targets import build_objective
-    from ..training.trainer import Trainer
-    from ..pipeline import untrained_front_end
+    from ..training.runlock import run_lock
 
     for text in args.overrides:
         if not looks_like_override(text):
@@ -83,6 +81,27 @@ def run(args: argparse.Namespace) -> int:
         raise RecipeError("data: missing; training needs a dataset node (see `synctrack list dataset`)", source=recipe.source)
     config = recipe.build("train") if recipe.get("train") is not None else TrainSection()
     out = args.out or default_run_folder(recipe)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out} is a file, not a folder: give a folder to write into (it is created when missing)")
+    # one writer per run folder: rank 0 (the process that writes) holds the lock until it exits
+    lock = run_lock(out) if int(os.environ.get("RANK", "0")) == 0 else contextlib.nullcontext()
+    with lock as taken_over:
+        if taken_over:
+            console.warning(taken_over)
+        return train_locked(args, recipe, config, out, taken_over)
+
+
+def train_locked(args: argparse.Namespace, recipe, config, out: Path, taken_over: str | None) -> int:
+    """The run, once this process may write into ``out``."""
+    from ..training.checkpoint import write_text_atomically as write_text
+    from ..data import collate_songs
+    from ..files import clear_folder
+    from ..training.distributed import Distributed
+    from ..training.runlock import LOCK_NAME
+    from ..training.targets import build_objective
+    from ..training.trainer import Trainer
+    from ..pipeline import untrained_front_end
+
     # every process checks before the process group forms, and rank 0 writes only after: no process sees a
     # folder another one has already started to fill
     check_run_folder(out, args.resume, args.overwrite)
@@ -100,13 +119,15 @@ def run(args: argparse.Namespace) -> int:
             console.warning(note)
         dataset = recipe.build("data")
         if distributed.is_main:
-            if args.overwrite:  # the recipe built: only now is the old run deleted
-                clear_folder(out)
+            if args.overwrite:  # the recipe built: only now is the old run deleted (not the lock we hold)
+                clear_folder(out, keep={LOCK_NAME})
             out.mkdir(parents=True, exist_ok=True)
             write_text(out / "recipe.yaml", recipe.dump())
         distributed.barrier()
         trainer = Trainer(objective, dataset, config, out, recipe.dump(), collate=collate_songs, distributed=distributed,
                           console=console.err, show_progress=not args.no_progress)
+        if taken_over and trainer.log is not None:
+            trainer.log.event(step=trainer.step, event="lock taken over", message=taken_over)
         if args.resume:
             if not trainer.resume():
                 raise UserError(f"nothing to resume: {out} has no checkpoint yet; run without --resume to start")

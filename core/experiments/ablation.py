@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..errors import UserError
+from ..errors import StoppedBySignal, UserError
 from ..recipe import Recipe, load_recipe
 from .reference import References, render_references
 
@@ -79,6 +79,9 @@ def _cli(argv: Sequence[str], stage: str, recipe: Path) -> None:
     from ..cli.main import main
 
     code = main(list(argv))
+    if code > 128:  # train saved its checkpoint and stopped on a signal: stop too, with the same exit code
+        raise StoppedBySignal(f"{recipe}: the {stage} stage was stopped by a signal (exit {code}) after saving what it "
+                              "had done; run the same command again to go on from there", code)
     if code != 0:
         raise UserError(f"{recipe}: the {stage} stage failed (synctrack {' '.join(map(str, argv))} exited {code})")
 

@@ -57,7 +57,7 @@ def parse_override(text: str) -> Override:
     value = None
     if not delete:
         try:
-            value = load_yaml_text(raw) if raw.strip() else ""
+            value = load_yaml_text(raw, f"override {text[:60]!r}") if raw.strip() else ""
         except yaml.YAMLError as error:
             raise RecipeError(Problem(key, f"bad override value {raw!r}: {error}")) from None
     return Override(text, path, delete, value)

@@ -51,9 +51,61 @@ RecipeLoader.add_implicit_resolver(
 )
 
 
-def load_yaml_text(text: str):
-    """Parse one YAML document with :class:`RecipeLoader` (for override values and stored recipes)."""
-    return yaml.load(text, Loader=RecipeLoader)  # noqa: S506 - RecipeLoader is a SafeLoader
+MAX_EXPANDED_NODES = 100_000  # a real recipe expands to a few hundred values; an alias bomb to billions
+
+
+def expanded_size_problem(node: yaml.Node, where: str) -> Problem | None:
+    """A :class:`Problem` when ``node`` would expand (aliases copied out) to more than
+    :data:`MAX_EXPANDED_NODES` values, naming the deepest key past the limit; None otherwise.
+
+    YAML aliases share one node however often they are used, so a 1 KB file of nested aliases (the "billion
+    laughs") stays small when parsed and explodes when walked or merged. Sizes are counted once per distinct
+    node, so the check itself costs the size of the file."""
+    sizes: dict[int, int] = {}
+
+    def size(item: yaml.Node) -> int:
+        if id(item) not in sizes:
+            sizes[id(item)] = 0  # a self-referencing alias counts once
+            children = [part for pair in item.value for part in pair] if isinstance(item, yaml.MappingNode) else \
+                item.value if isinstance(item, yaml.SequenceNode) else []
+            sizes[id(item)] = min(1 + sum(size(child) for child in children), 10 * MAX_EXPANDED_NODES)
+        return sizes[id(item)]
+
+    if size(node) <= MAX_EXPANDED_NODES:
+        return None
+    path: list = []
+    current = node
+    while True:  # follow the largest child while it alone passes the limit
+        if isinstance(current, yaml.MappingNode):
+            children = [(value, key.value if isinstance(key, yaml.ScalarNode) else "?") for key, value in current.value]
+        elif isinstance(current, yaml.SequenceNode):
+            children = [(child, index) for index, child in enumerate(current.value)]
+        else:
+            break
+        largest = max(children, key=lambda pair: size(pair[0]), default=None)
+        if largest is None or size(largest[0]) <= MAX_EXPANDED_NODES:
+            break
+        current, step = largest
+        path.append(step)
+    return Problem(format_path(tuple(path)) if path else "",
+                   f"expands to more than {MAX_EXPANDED_NODES:,} values through YAML aliases (&name / *name): "
+                   "refusing it before reading further; write the values out, or share fewer aliases", where)
+
+
+def load_yaml_text(text: str, where: str = "YAML text"):
+    """Parse one YAML document with :class:`RecipeLoader` (for override values and stored recipes); one that
+    expands past :data:`MAX_EXPANDED_NODES` values is a :class:`RecipeError`."""
+    loader = RecipeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        problem = expanded_size_problem(node, where)
+        if problem is not None:
+            raise RecipeError(problem)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def parse_yaml(text: str, name: str) -> tuple[Any, Locations]:
@@ -66,6 +118,9 @@ def parse_yaml(text: str, name: str) -> tuple[Any, Locations]:
         node = loader.get_single_node()
         if node is None:
             return None, {}
+        problem = expanded_size_problem(node, name)
+        if problem is not None:
+            raise RecipeError(problem)
         data = loader.construct_document(node)
         locations: Locations = {}
         duplicates: list[Problem] = []

@@ -44,6 +44,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from .. import files
+from ..files import give_ordinary_mode, write_failure
 from ..errors import UserError
 from ..unpickling import unpickling_problem
 
@@ -126,17 +127,26 @@ def save_checkpoint(
     meta = {**meta, "step": step, "saved_at": time.strftime("%Y-%m-%dT%H:%M:%S")}
     metadata = {"format": "pt", "synctrack_step": str(step), "synctrack_recipe": recipe_text,
                 "synctrack_meta": json.dumps(meta)}
-    temporary = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=root))
+    needed = sum(t.numel() * t.element_size() for t in weights.values()) * (2 if ema_weights is not None else 1)
+    temporary = None
     try:
+        temporary = Path(tempfile.mkdtemp(prefix=f".tmp-{name}-", dir=root))
+        give_ordinary_mode(temporary, folder=True)  # readable by whoever may read the run folder
         write_weights(temporary / WEIGHTS, weights, metadata)
         if ema_weights is not None:
             write_weights(temporary / EMA_WEIGHTS, ema_weights, metadata)
         write_trainer_state(temporary / TRAINER_STATE, trainer_state)
         (temporary / RECIPE).write_text(recipe_text, encoding="utf-8")
         (temporary / META).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        for written in temporary.iterdir():  # safetensors writes its files private (0600)
+            give_ordinary_mode(written, folder=False)
         _fsync_folder(temporary)
-    except BaseException:
-        shutil.rmtree(temporary, ignore_errors=True)
+    except BaseException as error:
+        if temporary is not None:
+            shutil.rmtree(temporary, ignore_errors=True)
+        failure = write_failure(error, root, f"checkpoint {name}", needed=needed)
+        if failure is not None:
+            raise failure from None
         raise
     final = root / name
     if final.exists():

@@ -13,7 +13,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from ..files import write_text_atomically
+from ..files import write_failure, write_text_atomically
 
 LOG_FILE = "log.jsonl"
 
@@ -47,8 +47,11 @@ class RunLog:
         write_text_atomically(self.path, "".join(line + "\n" for line in kept))
 
     def write(self, row: Mapping[str, Any]) -> None:
-        with open(self.path, "a", encoding="utf-8") as file:
-            file.write(json.dumps(dict(row), allow_nan=True) + "\n")
+        try:
+            with open(self.path, "a", encoding="utf-8") as file:
+                file.write(json.dumps(dict(row), allow_nan=True) + "\n")
+        except OSError as error:
+            raise (write_failure(error, self.path, "the training log") or error) from None
         if self.writer is not None and "step" in row:
             step = int(row["step"])
             for key, value in row.items():

@@ -26,6 +26,7 @@ import yaml
 from rich.console import Console
 
 from ..errors import UserError
+from ..files import WriteFailure
 from ..noise import derive_seed
 from . import checkpoint as ckpt
 from .config import TrainSection, range_problems
@@ -202,17 +203,41 @@ class Trainer:
         }
 
     def save(self) -> Path | None:
-        """Write a checkpoint of the current step (rank 0; the others wait)."""
-        folder = None
+        """Write a checkpoint of the current step (rank 0; the others wait).
+
+        A save that fails because of where it goes (a full disk, a read-only or vanished folder) stops every
+        process with one message: what failed, the last complete checkpoint, and how to go on."""
+        folder, failure = None, None
         if self.dist.is_main:
             meta = {**self.objective.metadata(), "world_size": self.dist.world_size, "synctrack_version": _version()}
-            folder = ckpt.save_checkpoint(
-                self.out, self.step, flat_state(self.modules), self.state_dict(), self.recipe_text, meta,
-                ema_weights=self.ema.shadow if self.ema is not None else None, keep=self.config.keep_checkpoints,
-            )
-            self.log.event(step=self.step, event="checkpoint", folder=str(folder))
+            try:
+                folder = ckpt.save_checkpoint(
+                    self.out, self.step, flat_state(self.modules), self.state_dict(), self.recipe_text, meta,
+                    ema_weights=self.ema.shadow if self.ema is not None else None, keep=self.config.keep_checkpoints,
+                )
+            except WriteFailure as error:
+                failure = error
+            else:
+                self.log.event(step=self.step, event="checkpoint", folder=str(folder))
+        # every process learns of rank 0's failure, rather than waiting at the barrier for a save that never comes
+        if self.dist.sum(torch.tensor([0.0 if failure is None else 1.0])).item() > 0:
+            raise self._save_failed(failure)
         self.dist.barrier()
         return folder
+
+    def _save_failed(self, failure: WriteFailure | None) -> UserError:
+        if failure is None:
+            return UserError(f"rank 0 could not save the checkpoint of step {self.step}; its message says why")
+        last = ckpt.latest_checkpoint(self.out)
+        where = (f"the last complete checkpoint is {last}: free space (or fix the folder), then run the same "
+                 "command with --resume to go on from it") if last is not None else \
+                "no checkpoint of this run is complete yet: free space (or fix the folder) and start again"
+        if self.log is not None:
+            try:  # the log lives on the same full disk: its line may not fit either
+                self.log.event(step=self.step, event="save failed", message=str(failure), checkpoint=str(last))
+            except OSError:
+                pass
+        return UserError(f"step {self.step}: {failure}; {where}")
 
     def resume(self, path: str | Path | None = None) -> bool:
         """Continue from ``path`` (a checkpoint) or the run's latest; False when the run has none yet."""
@@ -466,6 +491,8 @@ class Trainer:
                     stopped_by = self._agreed_stop_signal()
                     if stopped_by is not None:
                         break
+            except WriteFailure as failure:  # the log or a preview of samples could not be written
+                raise self._save_failed(failure) from None
             except NonFiniteLossError as error:
                 if self.log is not None:
                     self.log.event(step=self.step + 1, event="non-finite loss", message=str(error))

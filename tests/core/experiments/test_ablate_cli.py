@@ -61,3 +61,29 @@ def test_bad_input_is_exit_2_before_training(cli, repo, tmp_path):
     bad = cli("ablate", str(repo / "recipes/bench/no-mixers.yaml"), "model.denoiser.base_channels=lots", "--out", str(tmp_path / "o"))
     assert bad.returncode == 2 and "expected int, got 'lots'" in bad.stderr
     assert not (tmp_path / "o").exists()
+
+
+def test_ablate_stopped_by_sigterm_in_its_train_stage_exits_143_and_keeps_the_checkpoint(repo, tmp_path, tiny_overrides,
+                                                                                         monkeypatch, capsys):
+    import os
+    import signal
+
+    from synctrack.cli import main
+    from synctrack.training.trainer import Trainer
+
+    monkeypatch.setenv("SYNCTRACK_CACHE", str(tmp_path / "cache"))
+    step = Trainer.train_step
+
+    def preempted(self):
+        if self.step == 1:
+            os.kill(os.getpid(), signal.SIGTERM)  # a real signal, during the second step
+        return step(self)
+
+    monkeypatch.setattr(Trainer, "train_step", preempted)
+    out = tmp_path / "ablate"
+    code = main(["ablate", str(repo / "recipes/bench/no-mixers.yaml"), *tiny_overrides, "--train-steps", "4",
+                 "--samples", "2", "--workers", "1", "--out", str(out)])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 143, err
+    assert "the train stage was stopped by a signal (exit 143)" in err and "run the same command again" in err
+    assert (out / "bench-no-mixers" / "run" / "checkpoints" / "latest").read_text().strip() == "step_00000002"

@@ -34,5 +34,18 @@ if os.environ.get("SYNCTRACK_TEST_DUMP"):
 
     trainer_module.Trainer.train = train_and_dump
 
+if os.environ.get("SYNCTRACK_TEST_STEP_DELAY"):  # slow steps, so that another process can meet this run
+    import time
+
+    from synctrack.training import trainer as slow_module
+
+    step = slow_module.Trainer.train_step
+
+    def slow_step(self):
+        time.sleep(float(os.environ["SYNCTRACK_TEST_STEP_DELAY"]))
+        return step(self)
+
+    slow_module.Trainer.train_step = slow_step
+
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))
