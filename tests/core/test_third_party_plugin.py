@@ -131,3 +131,14 @@ with torch.no_grad():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["4", "True", "True", "True"]  # 1 down, 1 middle, 2 up blocks
+
+
+@pytest.mark.synctrack_plugin_install
+def test_the_docs_mixer_passes_synctrack_testing(site):
+    """What docs/writing-a-plugin.md tells a plugin author to run: the mixer contract, with one import."""
+    script = (REPO / "docs" / "writing-a-plugin.md").read_text().split("<!-- test: contract -->\n```python\n")[1].split("```")[0]
+    script += "\ntest_track_mean_keeps_the_mixer_contract()\nprint('contract kept')\n"
+    result = subprocess.run([sys.executable, "-c", script], env={"PYTHONPATH": str(site), "PATH": "/usr/bin"},
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("contract kept")

@@ -11,6 +11,7 @@ from synctrack.attention import BACKENDS, use_backend
 from synctrack.attention.dispatch import naive_attention
 from synctrack.interfaces import Mixer
 from synctrack.recipe import PartSpec, build
+from synctrack.testing import CHECKS, check_mixer, registered_mixers
 
 GRID = (4, 3)  # T' x F'
 DIM = 16
@@ -199,64 +200,63 @@ def test_cost_formulas_grow_as_documented(randomized):
     assert none.attention_shapes(1, 4, GRID) == []
 
 
-@pytest.mark.parametrize("name", CONFIGS)
-def test_a_song_never_sees_another_song(name, randomized):
-    """Changing song 2 of a batch of 3 leaves song 1's update bit-identical.
+CONTRACT_NODES = {**{node["type"]: node for node in registered_mixers()}, **CONFIGS}
 
-    The official SyncTrack code fails this: its global cross-track attention builds keys so that query row
-    (song b, track s) reads the keys of song (4b + s) mod B, i.e. other songs whenever B > 1.
+
+@pytest.mark.parametrize("name", CONTRACT_NODES)
+@pytest.mark.parametrize("check", CHECKS)
+def test_every_mixer_keeps_the_contract(name, check):
+    """synctrack.testing's checks, on every registered mixer and every configuration above.
+
+    ``songs`` is the one the official SyncTrack code fails: its global cross-track attention builds keys so
+    that query row (song b, track s) reads the keys of song (4b + s) mod B, i.e. other songs whenever B > 1.
     """
-    mixer = make_mixer(CONFIGS[name], randomized)
-    x, present = tokens(), mask()
-    changed = x.clone()
-    changed[1] = torch.randn_like(changed[1]) * 5
-    with torch.no_grad():
-        assert torch.equal(mixer(x, GRID, present)[0], mixer(changed, GRID, present)[0])
-        assert torch.equal(mixer(x, GRID, present)[2], mixer(changed, GRID, present)[2])
+    ran = check_mixer(CONTRACT_NODES[name], dim=DIM, checks=(check,))
+    assert ran == [check] or (check == "zero_init" and name == "none")
 
 
-@pytest.mark.parametrize("name", CONFIGS)
-def test_a_masked_track_has_no_influence_and_a_zero_update(name, randomized):
-    mixer = make_mixer(CONFIGS[name], randomized)
-    x, present = tokens(), mask()
-    changed = x.clone()
-    changed[0, 2] += 100.0
-    with torch.no_grad():
-        update = mixer(x, GRID, present)
-        torch.testing.assert_close(mixer(changed, GRID, present), update, rtol=0, atol=1e-6)
-    assert torch.count_nonzero(update[0, 2]) == 0 and torch.count_nonzero(update[2, 0]) == 0
-    assert torch.count_nonzero(update[0, 0]) > 0
+class Leaky(Mixer):
+    """Breaks the contract on purpose, in the way ``fault`` names (to show that the checks catch it)."""
+
+    def __init__(self, dim: int, fault: str = "songs", zero_init: bool = False) -> None:
+        super().__init__()
+        self.fault, self.project = fault, torch.nn.Linear(dim, dim)
+        self.unused = torch.nn.Parameter(torch.zeros(1)) if fault == "gradients" else None
+        self.bias = torch.nn.Parameter(torch.ones(1)) if fault == "zero_init" else None
+        if zero_init:
+            torch.nn.init.zeros_(self.project.weight)
+            torch.nn.init.zeros_(self.project.bias)
+
+    def forward(self, tokens, grid, track_mask):
+        present = track_mask.to(tokens.dtype)[:, :, None, None]
+        if self.fault == "masked tracks":  # the mean reads masked tracks too
+            return self.project(tokens.mean(dim=1, keepdim=True)).expand_as(tokens) * present
+        mean = (tokens * present).sum(dim=1, keepdim=True) / present.sum(dim=1, keepdim=True).clamp(min=1)
+        if self.fault == "songs":  # the batch mean (of present tracks) leaks between songs
+            mean = mean + (tokens * present).mean(dim=(0, 1), keepdim=True)
+        update = self.project(mean).expand_as(tokens)
+        if self.fault == "track order":  # the update depends on a track's position
+            update = update * torch.arange(1, tokens.shape[1] + 1, dtype=tokens.dtype)[None, :, None, None]
+        if self.fault == "track counts":
+            update = update[:, :2]
+        if self.fault == "zero_init":
+            update = update + self.bias
+        return update * (present if self.fault != "track counts" else present[:, :2])
 
 
-@pytest.mark.parametrize("name", CONFIGS)
-def test_permuting_tracks_permutes_the_update(name, randomized):
-    mixer = make_mixer(CONFIGS[name], randomized)
-    x, present = tokens(), mask()
-    order = torch.tensor([2, 0, 3, 1])
-    with torch.no_grad():
-        torch.testing.assert_close(mixer(x[:, order], GRID, present[:, order]), mixer(x, GRID, present)[:, order], rtol=1e-5, atol=1e-6)
+@pytest.mark.parametrize("fault", ["songs", "masked tracks", "track order", "track counts", "gradients", "zero_init"])
+def test_each_check_catches_the_fault_it_is_for(fault):
+    from synctrack.registry import Registry
 
-
-@pytest.mark.parametrize("name", CONFIGS)
-@pytest.mark.parametrize("tracks", [1, 2, 8])
-def test_any_track_count(name, tracks, randomized):
-    mixer = make_mixer(CONFIGS[name], randomized)
-    x = tokens(batch=2, tracks=tracks)
-    assert mixer(x, GRID, torch.ones(2, tracks, dtype=torch.bool)).shape == x.shape
-
-
-@pytest.mark.parametrize("name", CONFIGS)
-def test_every_parameter_receives_a_gradient(name, randomized):
-    mixer = make_mixer(CONFIGS[name], randomized).train()
-    mixer(tokens(), GRID, mask()).square().sum().backward()
-    for parameter_name, parameter in mixer.named_parameters():
-        assert parameter.grad is not None and parameter.grad.abs().sum() > 0, parameter_name
-
-
-@pytest.mark.parametrize("name", CONFIGS)
-def test_zero_init_gives_an_exactly_zero_update(name, randomized):
-    mixer = make_mixer(CONFIGS[name], randomized, zero_init=True)
-    assert torch.count_nonzero(mixer(tokens(), GRID, mask())) == 0
+    registry = Registry()
+    registry.add("mixer", "leaky", Leaky)
+    with pytest.raises(AssertionError, match=rf"check {fault!r} failed"):
+        check_mixer({"type": "leaky", "fault": fault}, registry=registry, checks=(fault,))
+    if fault != "track counts":  # (a mixer that drops tracks fails the checks that index them too)
+        others = tuple(c for c in CHECKS if c != fault)
+        assert check_mixer({"type": "leaky", "fault": fault}, registry=registry, checks=others) == list(others)
+    with pytest.raises(AssertionError, match="check '"):
+        check_mixer({"type": "leaky", "fault": fault}, registry=registry)  # all checks: the first failure is named
 
 
 def test_none_mixer_is_zero():
