@@ -81,8 +81,9 @@ def main() -> int:
     parser.add_argument("--probe-every", type=int, default=50)
     parser.add_argument("--madmom", action="store_true", help="then score 16 songs per arm with madmom (synctrack ablate)")
     parser.add_argument("--samples", type=int, default=16)
-    arguments, overrides = parser.parse_known_args()
-    overrides = [item for item in overrides if item != "--"]
+    argv = sys.argv[1:]  # overrides for every arm follow "--" (argparse would take them for recipes)
+    split = argv.index("--") if "--" in argv else len(argv)
+    arguments, overrides = parser.parse_args(argv[:split]), argv[split + 1:]
     out = arguments.out
     out.mkdir(parents=True, exist_ok=True)
     names = [recipe_name(recipe, overrides) for recipe in arguments.recipes]

@@ -6,7 +6,8 @@ song and track correlation, beats by madmom unless --tracker says otherwise), ea
 already done, so an interrupted ablation picks up where it stopped. Ends with a comparison table in the
 paper's form (mean and 95% CI) with the sync gap closed against the baseline recipe (--baseline, default the
 recipe named *no-mixers), ``comparison.csv`` and ``comparison.png`` in the output folder. Overrides apply to
-every recipe.
+every recipe. ``--start-from RUN`` is the paper's protocol: every recipe's denoiser starts from RUN's trained
+weights with its mixers zero-initialised (so each starts as RUN's model), then trains --train-steps more.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--workers", type=positive, default=None, help="beat-tracking processes for the evaluation")
     parser.add_argument("--tracker", default=DEFAULT_TRACKER, metavar="NAME",
                         help=f"beat tracker of the evaluation (default {DEFAULT_TRACKER}; librosa is the other built-in)")
+    parser.add_argument("--start-from", type=Path, default=None, metavar="RUN",
+                        help="the paper's protocol: start every recipe from this run's weights, mixers zero-initialised")
     parser.add_argument("--baseline", default=None, metavar="NAME",
                         help="recipe name the sync gap closed is measured from (default: the one named *no-mixers)")
     parser.set_defaults(handler=run)
@@ -43,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from ..experiments import comparison_rows, run_recipe, write_comparison
     from ..experiments.ablation import check_tracker, reference_eval_stage
     from ..experiments.report import default_baseline, gap_reference, table
+    from ..experiments.shared_start import shared_start_overrides
     from ..recipe import load_recipe
 
     overrides = [item for item in args.items if looks_like_override(item)]
@@ -50,8 +54,12 @@ def run(args: argparse.Namespace) -> int:
     if not recipes:
         raise UserError("no recipe given: synctrack ablate RECIPE... [KEY=VALUE ...]")
     names: dict[str, Path] = {}
+    per_recipe: dict[Path, list[str]] = {}
     for path in recipes:  # check every recipe before spending hours on the first
-        recipe = load_recipe(path, overrides).validate()
+        per_recipe[path] = list(overrides)
+        if args.start_from is not None:
+            per_recipe[path] += shared_start_overrides(load_recipe(path, overrides), args.start_from)
+        recipe = load_recipe(path, per_recipe[path]).validate()
         name = str(recipe.get("name") or path.stem)
         if name in names:
             raise UserError(f"{path} and {names[name]} share the name {name!r}; their outputs would collide: rename one")
@@ -69,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
         console.out.rule(f"{path} ({steps} steps, {args.samples} songs)")
         try:
             run_, references = run_recipe(
-                path, args.out, steps, args.samples, references_root, overrides, args.seed, sample_args, eval_args,
+                path, args.out, steps, args.samples, references_root, per_recipe[path], args.seed, sample_args, eval_args,
                 on_stage=lambda r, stage: console.out.print(f"[bold]{r.name}[/bold]: {stage}"), tracker=args.tracker,
             )
         except StoppedBySignal:  # a preemption stops the whole ablation (exit 143), not just this recipe

@@ -1,0 +1,36 @@
+"""The paper's protocol: every model of an ablation starts from one trained per-track model.
+
+SyncTrack trains its cross-track layers on top of a pretrained single-track model. ``synctrack ablate
+--start-from RUN`` does the same for any set of recipes: each recipe's denoiser loads RUN's weights
+(``init: {from: RUN, format: synctrack}``; the keys RUN lacks, the mixers', start fresh) and every mixer gets
+``zero_init: true``, so at step 0 each model is exactly RUN's model; then every recipe trains the same number
+of steps. The arms then differ only in what their mixers learn. docs/learning-speed.md (E6) measures it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError
+from ..recipe import Recipe
+
+
+def shared_start_overrides(recipe: Recipe, start: str | Path) -> list[str]:
+    """The overrides that make ``recipe`` start from run (or checkpoint) ``start``: the denoiser's ``init``
+    and ``zero_init: true`` on each of its mixers. Raises :class:`UserError` when ``start`` holds no
+    checkpoint."""
+    from ..training.checkpoint import CheckpointError, resolve_checkpoint
+
+    try:
+        folder = resolve_checkpoint(start)
+    except CheckpointError as error:
+        raise UserError(f"--start-from {start}: {error}") from None
+    overrides = [f"model.denoiser.init={{from: '{Path(folder).absolute()}', format: synctrack}}"]
+    mixers: list[Any] = recipe.get("model.denoiser.mixers") or []
+    for index, mixer in enumerate(mixers):
+        if isinstance(mixer, str):  # a bare part name: spelled out as a node, to carry the argument
+            overrides.append(f"model.denoiser.mixers[{index}]={{type: {mixer}, zero_init: true}}")
+        else:
+            overrides.append(f"model.denoiser.mixers[{index}].zero_init=true")
+    return overrides
