@@ -4,18 +4,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
 
-
-def randomize(module: nn.Module, seed: int = 0, scale: float = 0.2) -> nn.Module:
-    """Give every parameter a random value (zero-initialised branches would hide what a test looks for)."""
-    generator = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for name, parameter in module.named_parameters():
-            noise = torch.randn(parameter.shape, generator=generator) * scale
-            is_norm_weight = name.endswith("weight") and parameter.dim() == 1
-            parameter.copy_(1.0 + noise if is_norm_weight else noise)
-    return module
+from synctrack.testing import randomize
 
 
 @pytest.fixture
