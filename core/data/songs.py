@@ -29,7 +29,7 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from ..audio.io import AudioError, audio_duration, load_audio, resample
+from ..audio.io import AudioError, audio_format, load_audio, resample
 from ..errors import UserError
 from ..interfaces.data import Dataset, DatasetSummary
 from ..naming import listing
@@ -53,6 +53,7 @@ class SourceFile:
     path: Path
     frames: int
     sample_rate: int
+    channels: int = 1
 
     def length_at(self, sample_rate: int) -> int:
         """Samples after resampling to ``sample_rate`` (torchaudio's output length)."""
@@ -99,13 +100,30 @@ class DroppedSong:
 def read_header(path: Path, song_id: str, split: str, on_corrupt: CorruptPolicy) -> SourceFile | DroppedSong:
     """The header of ``path``; an unreadable header raises, or with ``skip`` warns and drops the song."""
     try:
-        frames, rate = audio_duration(path)
+        found = audio_format(path)
     except AudioError as error:
         if on_corrupt == "error":
             raise AudioError(f"{error}; set on_corrupt: skip to leave its song out with a warning") from None
         warnings.warn(f"skipping song {song_id} ({split}): {error}", DataWarning, stacklevel=2)
         return DroppedSong(song_id, split, "unreadable", str(error))
-    return SourceFile(path, frames, rate)
+    return SourceFile(path, found.frames, found.sample_rate, found.channels)
+
+
+def format_warning(sources: Sequence[SongSource], sample_rate: int) -> str | None:
+    """One line naming the files unlike the rest of the dataset (several channels, or a rate other than the
+    most common one), which reading converts like every file (to mono at ``sample_rate``); None when uniform.
+    Such a file is usually one that does not belong: the line says which, once."""
+    files = [file for source in sources for file in source.files()]
+    if not files:
+        return None
+    common, _ = Counter(file.sample_rate for file in files).most_common(1)[0]
+    odd = [f"{file.path.name} ({file.sample_rate} Hz)" for file in files if file.sample_rate != common]
+    odd += [f"{file.path.name} ({file.channels} channels)" for file in files if file.channels > 1]
+    if not odd:
+        return None
+    listed = ", ".join(odd[:5]) + (f" and {len(odd) - 5} more" if len(odd) > 5 else "")
+    return (f"{len(odd)} file(s) differ from the dataset's mono {common} Hz files and are converted on reading "
+            f"(averaged to mono, resampled to {sample_rate} Hz): {listed}")
 
 
 def parse_splits(split: str, allowed: Sequence[str]) -> list[str]:
@@ -180,6 +198,9 @@ class SongDataset(Dataset):
         if not sources and not dropped:
             raise UserError(f"no songs found in {self.root} for split {self.split!r}{self.layout_hint()}")
         self._sources, self._dropped = sources, list(dropped)
+        odd = format_warning(sources, self.sample_rate)
+        if odd:
+            warnings.warn(f"{self.root}: {odd}", DataWarning, stacklevel=2)
         self._songs: list[Song] = []
         for source in sources:
             song = self._apply_rules(source)

@@ -63,3 +63,18 @@ def test_records_survive_a_torn_last_line(tmp_path):
     path.write_text('{"split": "train", "song_id": "A"}\nnot json\n{"split": "train", "song_id": "C"}\n')
     with pytest.raises(UserError, match=rf"{RECORDS_NAME}:2: damaged record"):
         read_records(tmp_path)
+
+
+def test_files_unlike_the_rest_of_the_dataset_are_named_once(tmp_path):
+    from synctrack.data.songs import SongSource, format_warning
+
+    def song(name, *files):
+        return SongSource(name, "train", tuple((file,) for file in files))
+
+    uniform = [song(f"s{i}", SourceFile(tmp_path / f"s{i}-bass.flac", 100, 44100), SourceFile(tmp_path / f"s{i}-drums.flac", 100, 44100))
+               for i in range(3)]
+    assert format_warning(uniform, 16000) is None
+    odd = [*uniform, song("s3", SourceFile(tmp_path / "s3-bass.wav", 50, 22050), SourceFile(tmp_path / "s3-drums.wav", 100, 44100, 2))]
+    assert format_warning(odd, 16000) == ("2 file(s) differ from the dataset's mono 44100 Hz files and are converted on "
+                                          "reading (averaged to mono, resampled to 16000 Hz): s3-bass.wav (22050 Hz), "
+                                          "s3-drums.wav (2 channels)")

@@ -273,4 +273,15 @@ def test_msdm_reads_the_files_with_the_core_loader(msdm_root, tmp_path):
     bass = (0.2 * np.sin(2 * np.pi * 100.0 * np.arange(16000) / 16000)).astype(np.float32)
     soundfile.write(copy / "test" / "Track00005" / "bass.wav", bass, 16000)
     dataset = msdm(copy, split="test")  # bass at 16 kHz, the rest at 22050 Hz: both 8000 samples at 8 kHz
-    assert len(dataset) == 2
+    with pytest.warns(DataWarning, match=r"bass.wav \(16000 Hz\)"):  # read, and named as unlike the others
+        assert len(dataset) == 2
+
+
+def test_a_stereo_stem_is_named_once_and_read_as_mono(redux_root):
+    stem = redux_root / "validation" / "Track00005" / "stems" / "S00.flac"
+    audio, rate = soundfile.read(stem, dtype="float32")
+    soundfile.write(stem, np.stack([audio, audio], axis=1), rate)
+    with pytest.warns(DataWarning, match=r"1 file\(s\) differ from the dataset's mono \d+ Hz files .*S00.flac \(2 channels\)"):
+        dataset = SlakhDataset(redux_root, sample_rate=RATE, clip_seconds=CLIP, split="validation")
+        len(dataset)
+    assert len(dataset) == 2 and dataset[0]["audio"].shape == (4, CLIP_SAMPLES)
