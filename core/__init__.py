@@ -1,7 +1,8 @@
 """synctrack: multi-track music generation with diffusion models.
 
-``import synctrack`` gives the machinery (registry, recipes, plugin hooks); the parts themselves live in
-``synctrack.plugins`` and are found through the plugin manager, never imported by core.
+``import synctrack`` gives the library (``train``, ``sample``, ``evaluate``, ``Songs``: see
+:mod:`synctrack.api`, loaded on first use) and the machinery (registry, recipes, plugin hooks); the parts
+themselves live in ``synctrack.plugins`` and are found through the plugin manager, never imported by core.
 """
 
 from .errors import PluginError, PluginWarning, RecipeError, UnknownPartError, UserError
@@ -14,7 +15,18 @@ from .training.checkpoint import load_pipeline
 
 __version__ = "0.1.0"
 
+_LIBRARY = ("Songs", "TrainResult", "evaluate", "load_model", "sample", "sample_batches", "train", "write_songs")
+
+
+def __getattr__(name: str):
+    if name in _LIBRARY:  # the library pulls in training and evaluation: loaded when first asked for
+        from . import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'synctrack' has no attribute {name!r}")
+
 __all__ = [
+    *_LIBRARY,
     "PartSpec",
     "Pipeline",
     "PluginError",

@@ -45,6 +45,11 @@ class ArgumentError(UserError, ValueError):
     """A part was given an argument value it cannot use (the message names the argument and the value)."""
 
 
+class RunWarning(UserWarning):
+    """Something about a run the user must hear, which does not stop it (an untrained front end, a run lock
+    taken over from a process that died); the CLI prints each one, every time."""
+
+
 class PluginWarning(UserWarning):
     """A plugin was skipped because it failed; the rest of the plugins still loaded."""
 

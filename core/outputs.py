@@ -92,9 +92,11 @@ def write_songs(
     sample_rate: int,
     mels: torch.Tensor | None = None,
     first_index: int = 0,
+    names: Sequence[str] | None = None,
 ) -> list[Path]:
     """Write ``folder/song_<i>/<track>.wav``, ``mix.wav`` and ``mels.png`` for waveforms ``[B, S, L]``.
 
+    Songs are numbered from ``first_index``, or named by ``names`` (``[B]`` folder names) when given.
     ``mels`` ``[B, S, n_mels, frames]`` are plotted when given (a model's decoded mels), else log-mels of the
     waveforms. Each song is written into a hidden temporary folder and renamed into place when complete, so
     a song folder never holds a mixture of old and new files, nor half a song. Returns the song folders.
@@ -102,9 +104,13 @@ def write_songs(
     folder = Path(folder)
     if mels is None:
         mels = log_mels(waveforms, sample_rate)
+    if names is None:
+        names = [f"song_{first_index + offset:03d}" for offset in range(waveforms.shape[0])]
+    elif len(names) != waveforms.shape[0]:
+        raise ValueError(f"{waveforms.shape[0]} songs need {waveforms.shape[0]} names, got {len(names)}")
     songs = []
-    for offset, (song, song_mels) in enumerate(zip(waveforms, mels)):
-        song_folder = folder / f"song_{first_index + offset:03d}"
+    for name, song, song_mels in zip(names, waveforms, mels):
+        song_folder = folder / name
         with atomic_folder(song_folder) as staging:
             write_song(staging, song, track_names, sample_rate)
             plot_mels(staging / "mels.png", song_mels, track_names, title=song_folder.name,

@@ -67,8 +67,6 @@ def run(args: argparse.Namespace) -> int:
     if args.baseline is not None and args.baseline not in names:
         raise UserError(f"--baseline {args.baseline!r} is not one of the recipes' names: {', '.join(names)}")
     check_tracker(args.tracker)  # a missing madmom fails now, not after the first recipe's training
-    sample_args = [] if args.sample_steps is None else ["--steps", str(args.sample_steps)]
-    eval_args = [] if args.workers is None else ["--workers", str(args.workers)]
     references_root = args.out / "references"
     models, failures, ground_truth = [], [], {}
     started = time.monotonic()
@@ -77,8 +75,9 @@ def run(args: argparse.Namespace) -> int:
         console.out.rule(f"{path} ({steps} steps, {args.samples} songs)")
         try:
             run_, references = run_recipe(
-                path, args.out, steps, args.samples, references_root, per_recipe[path], args.seed, sample_args, eval_args,
-                on_stage=lambda r, stage: console.out.print(f"[bold]{r.name}[/bold]: {stage}"), tracker=args.tracker,
+                path, args.out, steps, args.samples, references_root, per_recipe[path], args.seed, args.sample_steps,
+                args.workers, on_stage=lambda r, stage: console.out.print(f"[bold]{r.name}[/bold]: {stage}"),
+                tracker=args.tracker, console=console.err,
             )
         except StoppedBySignal:  # a preemption stops the whole ablation (exit 143), not just this recipe
             raise
@@ -89,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         console.out.print(f"{run_.name}: " + ", ".join(f"{k} {v}" for k, v in run_.stages.items()), markup=False)
         models.append((run_.name, run_.evaluation))
         for label, folder in (("held-out songs", references.raw), ("held-out songs through the front end", references.codec)):
-            ground_truth.setdefault(folder, (label, reference_eval_stage(folder, eval_args, args.tracker)))
+            ground_truth.setdefault(folder, (label, reference_eval_stage(folder, args.workers, args.tracker)))
     if models:
         truth = [(label if len(ground_truth) <= 2 else f"{label} ({folder.name})", report)
                  for folder, (label, report) in ground_truth.items()]

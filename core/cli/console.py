@@ -6,6 +6,8 @@ import warnings
 
 from rich.console import Console
 
+from ..errors import RunWarning
+
 out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
@@ -34,3 +36,4 @@ def install_warning_printer() -> None:
         warning(str(message))
 
     warnings.showwarning = show
+    warnings.simplefilter("always", RunWarning)  # the library's run warnings: every run hears its own

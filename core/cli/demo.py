@@ -98,14 +98,14 @@ def run(args: argparse.Namespace) -> int:
     where = "trained now" if train else "shipped weights"
     console.out.rule(f"synctrack demo: {' vs '.join(names)} ({where}), {args.songs} songs from the same noise")
     runs = []
-    sample_args = [] if args.sample_steps is None else ["--steps", str(args.sample_steps)]
     for path, name in zip(paths, names):
         run_, references = run_recipe(
-            path, args.out, steps[name], args.songs, args.out / "references", overrides, args.seed, sample_args,
+            path, args.out, steps[name], args.songs, args.out / "references", overrides, args.seed, args.sample_steps,
             on_stage=lambda r, stage: console.out.print(f"[bold]{r.name}[/bold]: {stage} ..."), tracker=args.tracker,
+            console=console.err,
         )
         runs.append(run_)
-    truth = [(label, reference_eval_stage(folder_, [], args.tracker)) for label, folder_ in
+    truth = [(label, reference_eval_stage(folder_, None, args.tracker)) for label, folder_ in
              (("held-out songs", references.raw), (TARGET_LABEL, references.codec))]
     rows = comparison_rows([(r.name, r.evaluation) for r in runs], truth, GapReference(names[-1], TARGET_LABEL))
     console.out.print(table(rows, f"demo: {args.songs} songs per model, beats by {args.tracker} "

@@ -16,24 +16,18 @@ from __future__ import annotations
 import argparse
 import math
 from pathlib import Path
-from typing import Any
 
 from rich.markup import escape
 from rich.table import Table
 
-from ..errors import Problem, RecipeError, UserError
+from ..api.evaluation import DEFAULT_EMBEDDER, DEFAULT_TRACKER, build_parts
+from ..errors import UserError
 from ..eval.cache import default_cache_root
 from ..eval.result import EvaluationResult
 from ..eval.runner import EvaluationRequest, default_workers, evaluate
-from ..interfaces import BeatTracker, Embedder, Metric
-from ..naming import did_you_mean, listing
-from ..plugin_manager import get_registry
-from ..recipe import build, check, parse_override
 from . import console
 
 RHYTHM_DEFAULT = ("irs", "cbs", "cbd")
-DEFAULT_TRACKER = "librosa"
-DEFAULT_EMBEDDER = "logmel_not_comparable"
 REPORT_NAME = "synctrack-eval.json"
 
 
@@ -74,72 +68,6 @@ def _split(text: str) -> list[str]:
     return [item.strip() for item in text.split(",") if item.strip()]
 
 
-def _nodes(args: argparse.Namespace, metric_names: list[str]) -> dict[str, dict[str, Any]]:
-    """Recipe nodes of the tracker, the embedder and each metric, with the ``--set`` arguments applied."""
-    nodes: dict[str, dict[str, Any]] = {
-        "tracker": {"type": args.tracker},
-        "embedder": {"type": args.embedder},
-        **{name: {"type": name} for name in metric_names},
-    }
-    for text in args.settings:
-        override = parse_override(text)
-        section, *keys = override.path
-        if override.delete or not keys:
-            raise RecipeError(Problem("", f"bad --set {text!r}: expected PART.ARG=VALUE, e.g. cbs.window=0.15"))
-        if section not in nodes:
-            choices = list(nodes)
-            raise RecipeError(Problem(
-                "", f"bad --set {text!r}: {section!r} is not the tracker, the embedder or a chosen metric"
-                f"{did_you_mean(section, choices, f' choose from: {listing(choices)}')}"))
-        target = nodes[section]
-        for key in keys[:-1]:
-            target = target.setdefault(key, {})
-            if not isinstance(target, dict):
-                raise RecipeError(Problem("", f"bad --set {text!r}: {key!r} is not a mapping"))
-        target[keys[-1]] = override.value
-    for name in metric_names:
-        node = nodes[name]
-        if args.bootstrap is not None:
-            node.setdefault("bootstrap", args.bootstrap)
-        node.setdefault("confidence", args.confidence)
-        node.setdefault("seed", args.seed)
-        if name == "fad":
-            node.setdefault("embedder", nodes["embedder"])
-    return nodes
-
-
-def _build_parts(args: argparse.Namespace, metric_names: list[str]) -> tuple[BeatTracker | None, dict[str, Metric]]:
-    registry = get_registry()
-    for name in metric_names:
-        registry.get("metric", name)  # an unknown name fails here, with the closest registered names
-    nodes = _nodes(args, metric_names)
-    metric_parts = {name: registry.get("metric", name) for name in metric_names}
-    wants_beats = any(_inputs(part.factory) == "beats" for part in metric_parts.values())
-    wanted: dict[str, Any] = {name: Metric for name in metric_names}
-    if wants_beats:
-        wanted["tracker"] = BeatTracker
-    if "fad" in metric_names:
-        wanted.setdefault("embedder", Embedder)
-    problems = []
-    for section, annotation in wanted.items():
-        node = nodes[section]
-        if section == "fad" and node.get("embedder") is nodes["embedder"]:  # checked once, as "embedder"
-            node = {key: value for key, value in node.items() if key != "embedder"}
-        problems += check(node, annotation, registry, path=(section,))
-    unused = sorted({text.split(".", 1)[0] for text in args.settings} - set(wanted))
-    for section in unused:
-        console.warning(f"--set {section}.*: no chosen metric uses the {section}; the setting is ignored")
-    if problems:
-        raise RecipeError(problems, source="synctrack eval")
-    tracker = build(nodes["tracker"], BeatTracker, registry, path=("tracker",)) if wants_beats else None
-    metrics = {name: build(nodes[name], Metric, registry, path=(name,)) for name in metric_names}
-    return tracker, metrics
-
-
-def _inputs(factory: Any) -> str:
-    return getattr(factory, "inputs", "beats")
-
-
 def _format(number: float) -> str:
     return "-" if number is None or math.isnan(number) else f"{number:.4f}"
 
@@ -178,7 +106,10 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--confidence must lie between 0 and 1, got {args.confidence}")
     if args.bootstrap is not None and args.bootstrap < 0:
         raise UserError(f"--bootstrap must be >= 0, got {args.bootstrap}")
-    tracker, metrics = _build_parts(args, metric_names)
+    tracker, metrics, unused = build_parts(metric_names, args.tracker, args.embedder, args.settings, args.bootstrap,
+                                           args.confidence, args.seed, source="synctrack eval")
+    for section in unused:
+        console.warning(f"--set {section}.*: no chosen metric uses the {section}; the setting is ignored")
     request = EvaluationRequest(
         generated=args.generated,
         reference=args.reference,

@@ -19,6 +19,7 @@ the command says which; ``--normalize`` scales such songs down instead, so their
 from __future__ import annotations
 
 import argparse
+import itertools
 from pathlib import Path
 
 import torch
@@ -69,17 +70,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def sampler_override(stored_recipe_text: str, name: str | None) -> list[str]:
-    """An override selecting sampler ``name`` (its defaults) unless the recipe already uses it."""
-    import yaml
-
-    if name is None:
-        return []
-    node = (yaml.safe_load(stored_recipe_text) or {}).get("model", {}).get("sampler")
-    current = node.get("type") if isinstance(node, dict) else node
-    return [] if current == name else [f"model.sampler={name}"]
-
-
 def parse_given(items: list[str], track_names: list[str]) -> dict[int, Path]:
     given: dict[int, Path] = {}
     for item in items:
@@ -95,34 +85,6 @@ def parse_given(items: list[str], track_names: list[str]) -> dict[int, Path]:
     return given
 
 
-def chosen_tracks(text: str, pipeline, folder: Path) -> tuple[list[str], list[int]]:
-    """``--tracks a,b,c`` as track names and instrument ids of the model's vocabulary; a model whose track
-    count is fixed (MSDM's sources) is refused here, before any sampling."""
-    names = [name.strip() for name in text.split(",") if name.strip()]
-    vocabulary = list(getattr(getattr(pipeline.denoiser, "conditioner", None), "vocabulary", None) or [])
-    if not names:
-        raise UserError("--tracks is empty: name at least one instrument, e.g. --tracks drums,bass")
-    if not vocabulary:
-        raise UserError(f"{folder}: this model has no instrument vocabulary (its denoiser takes no instrument "
-                        "condition), so it generates its trained tracks only; leave out --tracks")
-    unknown = [name for name in names if name not in vocabulary]
-    if unknown:
-        raise UserError(f"--tracks: {', '.join(map(repr, unknown))} not in the model's vocabulary: {', '.join(vocabulary)}")
-    repeated = sorted({name for name in names if names.count(name) > 1})
-    if repeated:
-        raise UserError(f"--tracks names {', '.join(map(repr, repeated))} twice; each track is written as <name>.wav")
-    per_track = pipeline.latent_shape()
-    pipeline.check_latent_shape((len(names), *per_track), f"--tracks {text} ({len(names)} tracks)")
-    return names, [vocabulary.index(name) for name in names]
-
-
-def fit_length(audio: torch.Tensor, length: int) -> torch.Tensor:
-    """Cut ``[L]`` audio to ``length`` samples or pad it with silence."""
-    if audio.shape[0] >= length:
-        return audio[:length]
-    return torch.nn.functional.pad(audio, (0, length - audio.shape[0]))
-
-
 def say_conversion(label: str, file: Path, rate: int, clip_samples: int) -> None:
     """A note when a user's file is not read as is: channels averaged, resampled, padded or cut to the clip."""
     from ..audio.io import audio_format, conversion
@@ -133,12 +95,10 @@ def say_conversion(label: str, file: Path, rate: int, clip_samples: int) -> None
 
 
 def run(args: argparse.Namespace) -> int:
+    from ..api.sampling import fit_length, load_model, model_tracks, sample_batches
     from ..audio import load_audio
     from ..files import clear_folder, output_folder_problem
-    from ..outputs import normalize_peaks, song_peaks, write_songs
-    from ..pipeline import untrained_front_end
-    from ..training.checkpoint import load_checkpoint, load_pipeline
-    from ..training.distributed import pick_device
+    from ..outputs import write_songs
 
     for text in args.overrides:
         if not looks_like_override(text):
@@ -146,77 +106,42 @@ def run(args: argparse.Namespace) -> int:
     problem = output_folder_problem(args.out, args.overwrite)
     if problem:  # before any work: the model is not even loaded
         raise UserError(problem)
-    stored = load_checkpoint(args.checkpoint, trainer_state=False)
-    overrides = [*sampler_override(stored["recipe"], args.sampler), *args.overrides]
-    device = pick_device(args.device) if args.device in ("auto", "cpu", "cuda", "mps") else torch.device(args.device)
-    pipeline = load_pipeline(stored["folder"], ema=not args.no_ema, overrides=overrides, device=device)
-    note = untrained_front_end(pipeline)
-    if note:
-        console.warning(note)
-    layout, rate = pipeline.layout, pipeline.sample_rate
-    if rate is None:
-        raise UserError(f"{stored['folder']}: the model's sample rate is unknown (no encoder, vocoder or recorded data rate)")
-    names = layout.track_names or [f"track{i}" for i in range(len(layout.instrument_ids))]
-    instrument_ids = list(layout.instrument_ids)
-    if args.tracks is not None:
-        names, instrument_ids = chosen_tracks(args.tracks, pipeline, stored["folder"])
-    given = parse_given(args.given, names)
-    # one stream for the whole command: a sampling encoder's draws for given tracks and mixtures too, so the
-    # same --seed gives the same songs
-    generator = torch.Generator().manual_seed(args.seed)
-    mixture, mixture_track = read_mixture(args, pipeline, names, rate, stored["folder"], generator)
-
-    known = known_mask = None
-    given_audio: dict[int, torch.Tensor] = {}
-    if given:
-        if layout.clip_samples is None:
-            raise UserError(f"{stored['folder']}: the training clip length is unknown, so --given cannot be aligned")
-        audio = torch.zeros(1, len(names), layout.clip_samples)
-        for slot, file in given.items():
-            say_conversion(f"--given {names[slot]}={file}", file, rate, layout.clip_samples)
-            given_audio[slot] = fit_length(torch.from_numpy(load_audio(file, rate)), layout.clip_samples)
-            audio[0, slot] = given_audio[slot]
-        known = pipeline.encode_audio(audio.to(device), generator)
-        known_mask = torch.zeros(1, len(names), dtype=torch.bool, device=device)
-        known_mask[0, list(given)] = True
-
-    batch_size = args.batch_size or args.num
-    if args.overwrite:  # every check has passed: only now is the old output deleted
+    pipeline = load_model(args.checkpoint, ema=not args.no_ema, sampler=args.sampler, overrides=args.overrides,
+                          device=args.device)  # an untrained front end is a warning, printed by the console
+    folder = args.checkpoint
+    if pipeline.sample_rate is None:
+        raise UserError(f"{folder}: the model's sample rate is unknown (no encoder, vocoder or recorded data rate)")
+    names = model_tracks(pipeline) if args.tracks is None else [name.strip() for name in args.tracks.split(",") if name.strip()]
+    if args.tracks is not None and not names:
+        raise UserError("--tracks is empty: name at least one instrument, e.g. --tracks drums,bass")
+    rate, clip = pipeline.sample_rate, pipeline.layout.clip_samples
+    given_files = parse_given(args.given, names)
+    mixture = read_mixture(args, pipeline, names, rate, folder)
+    if given_files and clip is None:
+        raise UserError(f"{folder}: the training clip length is unknown, so --given cannot be aligned")
+    given = {}
+    for slot, file in given_files.items():
+        say_conversion(f"--given {names[slot]}={file}", file, rate, clip)
+        given[names[slot]] = fit_length(torch.from_numpy(load_audio(file, rate)), clip)
+    batches = sample_batches(pipeline, args.num, tracks=None if args.tracks is None else names, given=given,
+                             mixture=mixture, mixture_track=args.mixture_track, guidance=args.guidance, steps=args.steps,
+                             seed=args.seed, batch_size=args.batch_size, normalize=args.normalize)
+    first = next(batches)  # every check of the request has run: only now is the old output deleted
+    if args.overwrite:
         clear_folder(args.out)
     steps_per_song = args.steps or getattr(pipeline.sampler, "steps", None)
     written, peaks = [], []
     with Progress(TextColumn("[bold]sample[/bold]"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=console.err) as bar:
         task = bar.add_task("sample", total=args.num)
-        for start in range(0, args.num, batch_size):
-            count = min(batch_size, args.num - start)
-            extra = {}
-            if known is not None:
-                extra = {"known": known.expand(count, *known.shape[1:]), "known_mask": known_mask.expand(count, -1)}
-            if mixture is not None:
-                extra.update(mixture=mixture, mixture_track=mixture_track)
-            latents = pipeline.sample_latents(count, instrument_ids, steps=args.steps, generator=generator,
-                                              guidance_scale=args.guidance, **extra)
-            rendered = pipeline.render(latents)
-            if rendered.waveforms is None:
-                raise UserError("this model decodes to mels but has no vocoder: add model.vocoder (an override) to get audio")
-            waveforms = rendered.waveforms.detach().cpu().float()
-            if not bool(torch.isfinite(waveforms).all()):
-                raise UserError(
-                    f"the model produced NaN or infinite audio (songs {start} .. {start + count - 1}); is the checkpoint "
-                    "trained far enough? try --no-ema, another --sampler or more --steps"
-                )
-            for slot, audio in given_audio.items():  # the given tracks exactly as the user gave them
-                waveforms[:, slot] = fit_length(audio, waveforms.shape[-1])
-            peaks += song_peaks(waveforms).tolist()
-            if args.normalize:
-                waveforms = normalize_peaks(waveforms)
-            mels = rendered.mels.detach().cpu() if rendered.mels is not None else None
-            written += write_songs(args.out, waveforms, names, rate, mels=mels, first_index=start)
-            bar.update(task, advance=count)
+        for songs in itertools.chain([first], batches):
+            written += write_songs(args.out, songs.waveforms, songs.track_names, songs.sample_rate, mels=songs.mels,
+                                   names=songs.names)
+            peaks += songs.peaks
+            bar.update(task, advance=len(songs))
     details = [pipeline.sampler.__class__.__name__, f"{steps_per_song or 'default'} steps", f"seed {args.seed}"]
     if given:
-        details.append("given: " + ", ".join(names[s] for s in given))
+        details.append("given: " + ", ".join(given))
     if mixture is not None:
         how = "as the condition" if pipeline.mixture_use == "condition" else "by a sum constraint"
         details.append(f"separating {args.mixture} {how}")
@@ -240,9 +165,9 @@ def say_full_scale(peaks: list[float], normalized: bool) -> None:
         )
 
 
-def read_mixture(args: argparse.Namespace, pipeline, names: list[str], rate: int, folder: Path, generator: torch.Generator):
-    """The ``--mixture`` latent ``[1, ...]`` and the ``--mixture-track`` index, after checking the options
-    against what the model can do (None, None without ``--mixture``)."""
+def read_mixture(args: argparse.Namespace, pipeline, names: list[str], rate: int, folder) -> torch.Tensor | None:
+    """The ``--mixture`` waveform ``[L]`` at the model's rate (None without ``--mixture``), after checking the
+    options against what the model can do, in the words of the options."""
     from ..audio import load_audio
 
     use = pipeline.mixture_use
@@ -256,18 +181,15 @@ def read_mixture(args: argparse.Namespace, pipeline, names: list[str], rate: int
             raise UserError("--mixture-track needs --mixture")
         if args.guidance is not None:
             console.warning("without --mixture the model generates unconditionally; --guidance has no effect")
-        return None, None
+        return None
     if use is None:
         raise UserError(f"--mixture {args.mixture}: {pipeline.mixture_problem()}")
-    track = None
     if args.mixture_track is not None:
         if use != "constraint":
             raise UserError("--mixture-track applies to separation by a sum constraint; this model is conditioned on the mixture")
         if args.mixture_track not in names:
             raise UserError(f"--mixture-track {args.mixture_track!r}: this model has no such track; its tracks: {', '.join(names)}")
-        track = names.index(args.mixture_track)
     if pipeline.layout.clip_samples is None:
         raise UserError(f"{folder}: the training clip length is unknown, so --mixture cannot be aligned")
     say_conversion(f"--mixture {args.mixture}", args.mixture, rate, pipeline.layout.clip_samples)
-    audio = fit_length(torch.from_numpy(load_audio(args.mixture, rate)), pipeline.layout.clip_samples)
-    return pipeline.encode_mixture(audio[None], generator), track
+    return torch.from_numpy(load_audio(args.mixture, rate))

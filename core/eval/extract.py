@@ -17,10 +17,10 @@ import numpy as np
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-from ..audio.io import audio_duration, load_audio
 from ..interfaces.evaluation import BeatTracker, Embedder, EmbeddingSet
-from .cache import BeatCache, file_digest
+from .cache import BeatCache
 from .layout import SongFolder
+from .memory import TrackEntry, read_track, track_digest, track_format
 from .rhythm import as_beats
 
 
@@ -39,11 +39,15 @@ def progress_bar(description: str, total: int, console: Console | None) -> Itera
         yield lambda: progress.advance(task)
 
 
-def track_file(tracker: BeatTracker, path: Path) -> np.ndarray:
-    """Beat times ``[K]`` of one audio file, loaded at the tracker's working rate."""
-    rate = tracker.sample_rate or audio_duration(path)[1]
-    waveform = load_audio(path, rate)
-    return as_beats(tracker.track(waveform, rate), f"beat times of {path} from the tracker")
+def track_file(tracker: BeatTracker, entry: TrackEntry) -> np.ndarray:
+    """Beat times ``[K]`` of one track (a file or samples in memory), read at the tracker's working rate."""
+    rate = tracker.sample_rate or track_format(entry).sample_rate
+    waveform = read_track(entry, rate)
+    return as_beats(tracker.track(waveform, rate), f"beat times of {_label(entry)} from the tracker")
+
+
+def _label(entry: TrackEntry) -> str:
+    return str(entry) if isinstance(entry, Path) else entry.name
 
 
 def _init_worker() -> None:
@@ -53,19 +57,20 @@ def _init_worker() -> None:
 
 
 def extract_beats(
-    files: Sequence[Path],
+    files: Sequence[TrackEntry],
     tracker: BeatTracker,
     cache: BeatCache,
     workers: int = 1,
     console: Console | None = None,
-) -> dict[Path, np.ndarray]:
-    """Beat times of every file, from the cache where possible; the rest in ``workers`` processes.
+) -> dict[TrackEntry, np.ndarray]:
+    """Beat times of every track (a file or samples in memory), from the cache where possible; the rest in
+    ``workers`` processes.
 
-    Returns beats by path. A user error in a worker (an unreadable file) stops the pool and is raised.
+    Returns beats by entry. A user error in a worker (an unreadable file) stops the pool and is raised.
     """
-    files = list(dict.fromkeys(Path(f) for f in files))
-    beats: dict[Path, np.ndarray] = {}
-    digests = {path: file_digest(path) for path in files}
+    files = list(dict.fromkeys(f if not isinstance(f, str) else Path(f) for f in files))
+    beats: dict[TrackEntry, np.ndarray] = {}
+    digests = {path: track_digest(path) for path in files}
     todo = []
     for path in files:
         cached = cache.get(digests[path])
@@ -105,11 +110,10 @@ def extract_beats(
 
 
 def song_durations(folder: SongFolder) -> np.ndarray:
-    """``[N]`` clip length (seconds) of each song: its longest track, read from the file headers."""
+    """``[N]`` clip length (seconds) of each song: its longest track, from the file headers (or the arrays)."""
     durations = []
     for song in folder.songs:
-        lengths = [frames / rate for frames, rate in (audio_duration(path) for path in song.tracks.values())]
-        durations.append(max(lengths))
+        durations.append(max(track_format(entry).seconds for entry in song.tracks.values()))
     return np.array(durations, dtype=np.float64)
 
 
@@ -124,11 +128,11 @@ def embed_folder(folder: SongFolder, embedder: Embedder, tracks: Sequence[str], 
     computed_mixes = 0
     with progress_bar(f"embedding ({embedder.label})", len(folder.songs), console) as advance:
         for song in folder.songs:
-            audio = {name: load_audio(path, rate) for name, path in song.tracks.items()}
+            audio = {name: read_track(entry, rate) for name, entry in song.tracks.items()}
             for name in tracks:
                 per_track[name].append(_embed(embedder, audio[name], rate) if name in audio else None)
             if song.mix is not None:
-                mix = load_audio(song.mix, rate)
+                mix = read_track(song.mix, rate)
             else:
                 computed_mixes += 1
                 length = max(len(a) for a in audio.values())

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..audio.io import AudioFormat, audio_format
+from ..audio.io import AudioFormat
 from .layout import SongFolder
+from .memory import track_format
 
 LISTED = 5  # files or songs named per note; the count says how many in all
 LENGTH_TOLERANCE_S = 0.01  # tracks of one song closer than this are the same length
@@ -21,7 +22,7 @@ def format_notes(set_name: str, folder: SongFolder) -> list[str]:
     """Notes for the set ``set_name``: files with several channels, files at a rate other than the set's most
     common one, and songs whose tracks (or mix) differ in length. Empty when the set is uniform."""
     formats = {
-        (song.name, name): audio_format(path)
+        (song.name, name): track_format(path)
         for song in folder.songs
         for name, path in [*song.tracks.items(), *([("mix", song.mix)] if song.mix is not None else [])]
     }

@@ -37,7 +37,8 @@ class LayoutError(UserError):
 
 @dataclass(frozen=True)
 class Song:
-    """One song: its track files by track name, and its mix file when there is one."""
+    """One song: its track files by track name, and its mix file when there is one (for a set held in
+    memory, :class:`synctrack.eval.memory.MemoryTrack` entries instead of paths)."""
 
     name: str
     tracks: dict[str, Path]
@@ -49,7 +50,7 @@ class SongFolder:
     """The songs of a folder, the union of their track names, and which layout it used."""
 
     root: Path
-    layout: Literal["songs", "stems"]
+    layout: Literal["songs", "stems", "memory"]
     tracks: list[str]
     songs: list[Song] = field(default_factory=list)
 

@@ -23,6 +23,7 @@ from .cache import BeatCache
 from .extract import embed_folder, extract_beats, song_durations
 from .formats import format_notes
 from .layout import SongFolder, read_folder
+from .memory import TrackEntry
 from .result import EvaluationResult
 
 
@@ -30,16 +31,17 @@ from .result import EvaluationResult
 class EvaluationRequest:
     """What to evaluate and how.
 
-    ``metrics`` maps metric names to built metric parts (in report order); ``tracker`` is needed when any
+    ``generated`` and ``reference`` are folders (read in either layout) or song sets already read, such as
+    :func:`synctrack.eval.memory.memory_folder` makes of songs held in memory. ``metrics`` maps metric names to built metric parts (in report order); ``tracker`` is needed when any
     metric takes beats. ``cache_root=None`` disables the beat cache. ``track_names`` names the
     ``stem_<k>`` folders of the official layout, for both sets.
     """
 
-    generated: Path
+    generated: Path | SongFolder
     metrics: Mapping[str, Metric]
     tracker: BeatTracker | None = None
     tracker_name: str = ""
-    reference: Path | None = None
+    reference: Path | SongFolder | None = None
     workers: int = 1
     cache_root: Path | None = None
     track_names: Sequence[str] | None = None
@@ -55,7 +57,7 @@ def default_workers() -> int:
     return max(1, min(4, cores))
 
 
-def beat_set(folder: SongFolder, beats: Mapping[Path, np.ndarray]) -> BeatSet:
+def beat_set(folder: SongFolder, beats: Mapping[TrackEntry, np.ndarray]) -> BeatSet:
     """The beats of a folder's songs, missing tracks as empty lists."""
     empty = np.zeros(0)
     rows = [[beats[song.tracks[name]] if name in song.tracks else empty for name in folder.tracks] for song in folder.songs]
@@ -70,9 +72,9 @@ def track_files(folder: SongFolder) -> TrackFiles:
 
 def evaluate(request: EvaluationRequest, console: Console | None = None) -> EvaluationResult:
     """Run every metric of ``request``; see the module docstring for the order of work."""
-    folders = {"generated": read_folder(request.generated, request.track_names)}
+    folders = {"generated": _song_set(request.generated, request.track_names)}
     if request.reference is not None:
-        folders["reference"] = read_folder(request.reference, request.track_names)
+        folders["reference"] = _song_set(request.reference, request.track_names)
     if request.track_names and all(folder.layout != "stems" for folder in folders.values()):
         raise UserError("track names name the stem_<k> folders of the official layout; no folder here uses it")
     rhythm = {name: m for name, m in request.metrics.items() if m.inputs == "beats"}
@@ -84,8 +86,8 @@ def evaluate(request: EvaluationRequest, console: Console | None = None) -> Eval
         raise UserError(f"metric(s) {', '.join(rhythm)} need a beat tracker")
 
     result = EvaluationResult(
-        generated=str(request.generated),
-        reference=None if request.reference is None else str(request.reference),
+        generated=str(folders["generated"].root),
+        reference=None if request.reference is None else str(folders["reference"].root),
         layouts={name: folder.layout for name, folder in folders.items()},
         songs={name: [song.name for song in folder.songs] for name, folder in folders.items()},
         tracks={name: list(folder.tracks) for name, folder in folders.items()},
@@ -142,6 +144,10 @@ def evaluate(request: EvaluationRequest, console: Console | None = None) -> Eval
             sets = embedded[id(embedder)]
             result.values["generated"].extend(metric.compute(sets["generated"], sets["reference"]))
     return result
+
+
+def _song_set(source: Path | SongFolder, track_names: Sequence[str] | None) -> SongFolder:
+    return source if isinstance(source, SongFolder) else read_folder(source, track_names)
 
 
 def _distinct_embedders(metrics: Mapping[str, Metric]) -> list[Embedder]:

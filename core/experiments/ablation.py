@@ -1,7 +1,8 @@
 """One recipe through train -> sample -> evaluate, each stage skipped when already done.
 
-Every stage calls the command-line code itself (``synctrack train``, ``sample``, ``eval``), so an ablation
-measures exactly what a user reproduces by hand, and each stage leaves the files those commands leave:
+Every stage calls the library functions behind the commands (:func:`synctrack.train`, :func:`synctrack.sample`,
+:func:`synctrack.evaluate`), so an ablation measures exactly what a user reproduces by hand with
+``synctrack train``, ``sample`` and ``eval``, and each stage leaves the files those commands leave:
 
     <out>/<name>/run/          the training run (checkpoints, log.jsonl, recipe.yaml)
     <out>/<name>/samples/      song_<i>/<track>.wav, mix.wav, mels.png
@@ -20,8 +21,9 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from ..errors import StoppedBySignal, UserError
+from ..errors import StoppedBySignal
 from ..recipe import Recipe, load_recipe
 from .reference import References, render_references
 
@@ -75,17 +77,6 @@ def recipe_name(recipe: Recipe, path: Path) -> str:
     return str(recipe.get("name") or path.stem)
 
 
-def _cli(argv: Sequence[str], stage: str, recipe: Path) -> None:
-    from ..cli.main import main
-
-    code = main(list(argv))
-    if code > 128:  # train saved its checkpoint and stopped on a signal: stop too, with the same exit code
-        raise StoppedBySignal(f"{recipe}: the {stage} stage was stopped by a signal (exit {code}) after saving what it "
-                              "had done; run the same command again to go on from there", code)
-    if code != 0:
-        raise UserError(f"{recipe}: the {stage} stage failed (synctrack {' '.join(map(str, argv))} exited {code})")
-
-
 def _latest_step(run: Path) -> int | None:
     from ..training.checkpoint import latest_checkpoint
 
@@ -95,52 +86,68 @@ def _latest_step(run: Path) -> int | None:
     return int(checkpoint.name.rsplit("_", 1)[-1])
 
 
-def train_stage(run: RecipeRun, overrides: Sequence[str], steps: int) -> str:
+def train_stage(run: RecipeRun, overrides: Sequence[str], steps: int, console: Any = None,
+                say: Callable[[str], None] | None = None) -> str:
+    """Train ``run`` to ``steps`` (resumed from its latest checkpoint when it has one); ``say`` hears a resume."""
+    from ..api.training import train
+
     latest = _latest_step(run.run)
     if latest is not None and latest >= steps:
         return "done"
-    argv = ["train", str(run.recipe), *overrides, f"train.steps={steps}", "--out", str(run.run)]
-    if latest is not None:
-        argv.append("--resume")
-    elif run.run.exists():  # an attempt stopped before its first checkpoint: start it again
-        argv.append("--overwrite")
-    _cli(argv, "train", run.recipe)
+    # an attempt stopped before its first checkpoint is started again
+    result = train(run.recipe, run.run, overrides=[*overrides, f"train.steps={steps}"], resume=latest is not None,
+                   overwrite=latest is None and run.run.exists(), console=console,
+                   on_resume=None if say is None else lambda out, step, _: say(f"train resumed at step {step}"))
+    if result.signal:  # train saved its checkpoint and stopped on a signal: stop too, with the same exit code
+        raise StoppedBySignal(f"{run.recipe}: the train stage was stopped by a signal (exit {result.exit_code}) after "
+                              "saving what it had done; run the same command again to go on from there", result.exit_code)
     return "ran"
 
 
-def sample_stage(run: RecipeRun, songs: int, seed: int, sample_args: Sequence[str]) -> str:
-    from ..files import write_text_atomically
+def sample_request(checkpoint: str, songs: int, seed: int, steps: int | None) -> dict[str, Any]:
+    """What ``samples/samples.json`` records (the sampler steps in the form earlier versions wrote them)."""
+    return {"checkpoint": checkpoint, "songs": songs, "seed": seed, "args": [] if steps is None else ["--steps", str(steps)]}
+
+
+def sample_stage(run: RecipeRun, songs: int, seed: int, steps: int | None = None) -> str:
+    from ..api.sampling import sample_batches
+    from ..files import clear_folder, write_text_atomically
     from ..training.checkpoint import latest_checkpoint
 
     checkpoint = latest_checkpoint(run.run)
-    request = {"checkpoint": checkpoint.name, "songs": songs, "seed": seed, "args": list(sample_args)}
+    request = sample_request(checkpoint.name, songs, seed, steps)
     marker = run.samples / SAMPLES_MARKER
     if marker.is_file() and json.loads(marker.read_text()) == request:
         return "done"
-    redo = ["--overwrite"] if run.samples.exists() else []  # other songs, or an interrupted attempt: replaced whole
-    _cli(["sample", str(run.run), "--num", str(songs), "--seed", str(seed), "--out", str(run.samples), *redo, *sample_args],
-         "sample", run.recipe)
+    if run.samples.exists():  # other songs, or an interrupted attempt: replaced whole
+        clear_folder(run.samples)
+    for batch in sample_batches(checkpoint, songs, seed=seed, steps=steps):
+        batch.write(run.samples)
     write_text_atomically(marker, json.dumps(request, indent=2))
     return "ran"
 
 
-def _eval_argv(folder: Path, report: Path, metrics: Sequence[str], tracker: str, eval_args: Sequence[str]) -> list[str]:
-    return ["eval", str(folder), "--tracker", tracker, "--metrics", ",".join(metrics), "--out", str(report), *eval_args]
+def _evaluate(folder: Path, report: Path, metrics: Sequence[str], tracker: str, workers: int | None,
+              reference: Path | None = None) -> None:
+    from ..api.evaluation import evaluate
+    from ..eval.runner import default_workers
+
+    result = evaluate(folder, reference, metrics=list(metrics), tracker=tracker, workers=workers or default_workers())
+    result.write(report)
 
 
-def eval_stage(run: RecipeRun, reference: Path, eval_args: Sequence[str]) -> str:
+def eval_stage(run: RecipeRun, reference: Path, workers: int | None = None) -> str:
     if _report_matches(run.evaluation, MODEL_METRICS, run.tracker, newer_than=run.samples / SAMPLES_MARKER):
         return "done"
-    _cli([*_eval_argv(run.samples, run.evaluation, MODEL_METRICS, run.tracker, eval_args), "--reference", str(reference)],
-         "eval", run.recipe)
+    _evaluate(run.samples, run.evaluation, MODEL_METRICS, run.tracker, workers, reference)
     return "ran"
 
 
-def reference_eval_stage(folder: Path, eval_args: Sequence[str], tracker: str = DEFAULT_TRACKER) -> Path:
+def reference_eval_stage(folder: Path, workers: int | None = None, tracker: str = DEFAULT_TRACKER) -> Path:
     """Rhythm metrics of a reference folder itself (the ground-truth rows); returns its report."""
     report = evaluation_path(folder, tracker)
     if not _report_matches(report, RHYTHM_METRICS, tracker):
-        _cli(_eval_argv(folder, report, RHYTHM_METRICS, tracker, eval_args), "reference eval", folder)
+        _evaluate(folder, report, RHYTHM_METRICS, tracker, workers)
     return report
 
 
@@ -161,10 +168,11 @@ def run_recipe(
     references_root: Path,
     overrides: Sequence[str] = (),
     seed: int = 0,
-    sample_args: Sequence[str] = (),
-    eval_args: Sequence[str] = (),
+    sample_steps: int | None = None,
+    workers: int | None = None,
     on_stage: Callable[[RecipeRun, str], None] | None = None,
     tracker: str = DEFAULT_TRACKER,
+    console: Any = None,
 ) -> tuple[RecipeRun, References]:
     """Train, sample and evaluate one recipe under ``out/<name>``; returns the run and its references.
 
@@ -180,8 +188,9 @@ def run_recipe(
             on_stage(run, label)
         run.stages[label] = action()
 
-    stage("train", lambda: train_stage(run, overrides, steps))
+    stage("train", lambda: train_stage(run, overrides, steps, console, None if on_stage is None else
+                                       lambda text: on_stage(run, text)))
     references = render_references(recipe, songs, references_root)
-    stage("sample", lambda: sample_stage(run, songs, seed, sample_args))
-    stage("eval", lambda: eval_stage(run, references.codec, eval_args))
+    stage("sample", lambda: sample_stage(run, songs, seed, sample_steps))
+    stage("eval", lambda: eval_stage(run, references.codec, workers))
     return run, references

@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -57,12 +56,14 @@ class TrackFiles:
     Attributes:
         songs: ``[N]`` song names.
         tracks: ``[S]`` track-slot names, shared by every song.
-        files: ``[N][S]`` paths, None where a song lacks the track.
+        files: ``[N][S]`` paths, None where a song lacks the track; for songs held in memory, objects with
+            ``waveform`` ``[L]`` and ``sample_rate`` instead. ``synctrack.eval.memory.read_track(entry, rate)``
+            reads either kind at ``rate``.
     """
 
     songs: list[str]
     tracks: list[str]
-    files: list[list[Path | None]]
+    files: list[list[Any]]
 
 
 @dataclass

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from synctrack.audio.io import load_audio
 from synctrack.eval.correlation import song_track_correlation
+from synctrack.eval.memory import read_track
 from synctrack.eval.values import beating_tracks_values, track_correlation_values
 from synctrack.interfaces import AudioMetric, BeatSet, MetricValue, TrackFiles
 
@@ -37,7 +37,7 @@ class TrackCorrelationMetric(_Rhythm, AudioMetric):
     def compute(self, generated: TrackFiles, reference: object = None) -> list[MetricValue]:
         per_song = np.array(
             [
-                song_track_correlation([load_audio(path, self.sample_rate) for path in row if path is not None], self.sample_rate)
+                song_track_correlation([read_track(entry, self.sample_rate) for entry in row if entry is not None], self.sample_rate)
                 for row in generated.files
             ],
             dtype=np.float64,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from synctrack.cli.sample import chosen_tracks
+from synctrack.api.sampling import choose_tracks
 from synctrack.errors import UserError
 from synctrack.pipeline import build
 
@@ -51,4 +51,4 @@ def test_a_model_without_an_instrument_vocabulary_is_refused(repo, tmp_path):
     msdm = build(repo / "recipes/baselines/msdm-tiny.yaml")
     msdm.layout.latent_shape = [1, 4096]
     with pytest.raises(UserError, match="no instrument vocabulary"):
-        chosen_tracks("bass,drums", msdm, tmp_path)
+        choose_tracks(msdm, ["bass", "drums"])

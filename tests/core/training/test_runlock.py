@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -36,7 +37,10 @@ def test_a_second_holder_is_refused_and_the_lock_is_free_again_after(tmp_path):
 
 
 def test_two_real_processes_on_one_run_folder(toy_recipe, tmp_path):
-    recipe = toy_recipe(steps=20, checkpoint_every=5)
+    # the first run is long (400 steps of 0.15 s) and stopped by SIGTERM once the second has been refused: a
+    # short one could end while the second process is still starting on a loaded machine, and then rightly
+    # resume it (seen in CI)
+    recipe = toy_recipe(steps=400, checkpoint_every=5)
     env = {**os.environ, "SYNCTRACK_TEST_STEP_DELAY": "0.15", "OMP_NUM_THREADS": "1"}
     command = [sys.executable, str(HERE / "run_with_toys.py"), "train", str(recipe), "--out", str(tmp_path / "run"), "--no-progress"]
     first = subprocess.Popen(command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -53,11 +57,12 @@ def test_two_real_processes_on_one_run_folder(toy_recipe, tmp_path):
         assert f"is being written by another synctrack process (pid {first.pid} on " in message and f"kill {first.pid}" in message
         assert time.monotonic() - started < 30
     finally:
+        first.send_signal(signal.SIGTERM)
         out, err = first.communicate(timeout=300)
-    assert first.returncode == 0, err
+    assert first.returncode == 143, err  # stopped after its checkpoint, as a preempted run is
     steps = [json.loads(line)["step"] for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()
              if "loss" in json.loads(line)]
-    assert steps == list(range(1, 21))  # one trajectory, not two interleaved
+    assert len(steps) >= 5 and steps == list(range(1, len(steps) + 1))  # one trajectory, not two interleaved
 
 
 def test_a_lock_left_by_a_dead_process_is_taken_over_with_a_note(toy_recipe, tmp_path, capsys):
