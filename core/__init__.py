@@ -11,11 +11,11 @@ from .pipeline import Pipeline, build
 from .plugin_manager import get_plugin_manager, get_registry, reset_registry
 from .recipe import PartSpec, Recipe, load_recipe
 from .tracks import TrackInfo
-from .training.checkpoint import load_pipeline
 
-__version__ = "0.1.0"
+from .version import __version__
 
-_LIBRARY = ("Songs", "TrainResult", "evaluate", "load_model", "sample", "sample_batches", "train", "write_songs")
+_LIBRARY = ("Songs", "TrainResult", "evaluate", "load_model", "load_pipeline", "sample", "sample_batches", "train",
+            "write_songs")
 
 
 def __getattr__(name: str):
@@ -41,7 +41,6 @@ __all__ = [
     "get_plugin_manager",
     "get_registry",
     "hookimpl",
-    "load_pipeline",
     "load_recipe",
     "reset_registry",
 ]

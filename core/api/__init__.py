@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 from .evaluation import evaluate
+from .loading import load_pipeline
 from .sampling import UntrainedFrontEndWarning, load_model, sample, sample_batches
 from .songs import Songs
 from .training import TrainResult, train
@@ -32,6 +33,7 @@ __all__ = [
     "UntrainedFrontEndWarning",
     "evaluate",
     "load_model",
+    "load_pipeline",
     "sample",
     "sample_batches",
     "train",

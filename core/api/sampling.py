@@ -39,7 +39,8 @@ def load_model(
     Pipeline is returned as it is. Warns (:class:`UntrainedFrontEndWarning`) when the front end is untrained."""
     from ..pipeline import Pipeline, untrained_front_end
     from ..recipe import looks_like_override
-    from ..training.checkpoint import load_checkpoint, load_pipeline
+    from ..training.checkpoint import load_checkpoint
+    from .loading import load_pipeline
     from ..training.distributed import pick_device
 
     if isinstance(source, Pipeline):

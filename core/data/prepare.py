@@ -25,7 +25,7 @@ import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -33,7 +33,10 @@ from ..audio.io import AudioError, save_audio
 from ..errors import UserError
 from ..files import write_json_atomically
 from ..naming import first_difference, listing
-from .songs import DataWarning, DroppedSong, SongDataset, SongSource, SourceFile
+from .sources import DataWarning, DroppedSong, SongSource, SourceFile
+
+if TYPE_CHECKING:  # the datasets read prepared folders through this module: a type, not an import
+    from .songs import SongDataset
 
 FORMAT = "synctrack-prepared"
 VERSION = 1

@@ -189,7 +189,8 @@ class SyncProbe:
 
 def probe_run(run: Path, songs: int = 8, sample_steps: int | None = None, seed: int = 0, ema: bool = True) -> ProbeResult:
     """Probe the latest checkpoint of a run folder (or a checkpoint folder) with its EMA weights."""
-    from ..training.checkpoint import latest_checkpoint, load_pipeline
+    from ..api.loading import load_pipeline
+    from ..training.checkpoint import latest_checkpoint
 
     checkpoint = latest_checkpoint(run) if (run / "checkpoints").is_dir() else run
     if checkpoint is None:

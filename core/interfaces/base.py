@@ -12,15 +12,11 @@ class PartInterface:
     ``registry_kind`` names the registry kind. ``runtime_args`` maps the arguments that the host (not the
     recipe) passes when it builds a part of this kind to an example value that contract tests use; a recipe
     that sets one of them is told it is set by the host. ``node_options`` are extra node keys handled by
-    core for every part of the kind (``init:`` for pretrained weights).
+    core for every part of the kind (``init:`` for pretrained weights; core applies them once the part is
+    built, see :mod:`synctrack.recipe.node_options`).
     """
 
     registry_kind: ClassVar[str]
     runtime_args: ClassVar[Mapping[str, Any]] = {}
-    # Keys a recipe node of this kind may hold besides the factory's arguments, with their annotations;
-    # after the part is built, ``apply_node_option`` gives each one to the part (e.g. ``init:`` weights).
+    # Keys a recipe node of this kind may hold besides the factory's arguments, with their annotations
     node_options: ClassVar[Mapping[str, Any]] = {}
-
-    @classmethod
-    def apply_node_option(cls, part: Any, key: str, value: Any, where: str) -> None:
-        raise NotImplementedError(f"{cls.__name__} declares no node option {key!r}")

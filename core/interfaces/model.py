@@ -12,24 +12,19 @@ from torch import nn
 
 from ..attention.cost import AttentionShape
 from ..noise import Generators
-from ..pretrained import InitSpec, load_pretrained
 from ..tracks import TrackInfo
 from .base import PartInterface
+from .weights import InitSpec
 
 
 class Pretrainable(PartInterface):
     """Parts whose recipe node may hold ``init: {from: PATH, format: auto|ldm|diffusers, strict: false}``.
 
-    The part declares ``pretrained_component`` and ``pretrained_key_map`` (see synctrack.pretrained).
+    The part declares ``pretrained_component`` and ``pretrained_key_map`` (see synctrack.pretrained); the
+    recipe builder loads the weights right after building the part (:mod:`synctrack.recipe.node_options`).
     """
 
     node_options: ClassVar[dict[str, Any]] = {"init": InitSpec | None}
-
-    @classmethod
-    def apply_node_option(cls, part: Any, key: str, value: Any, where: str) -> None:
-        if any(parameter.is_meta for parameter in part.parameters()):
-            return  # built on the meta device to count parameters: there is nothing to load into
-        load_pretrained(part, value, name=where.removesuffix(".init"))
 
 
 class Encoder(Pretrainable, nn.Module):

@@ -2,6 +2,6 @@
 
 from .apply import Derived, PretrainedError, load_pretrained
 from .report import LoadReport
-from .spec import InitSpec
+from ..interfaces.weights import InitSpec
 
 __all__ = ["Derived", "InitSpec", "LoadReport", "PretrainedError", "load_pretrained"]

@@ -21,7 +21,7 @@ from torch import nn
 
 from .reading import PretrainedError, read_diffusers_component, read_tensor_file, unwrap_state_dict
 from .report import LoadReport
-from .spec import InitSpec
+from ..interfaces.weights import InitSpec
 from .synctrack import adopt_scale_factor, check_same_part, looks_like_synctrack, read_synctrack_part
 
 log = logging.getLogger("synctrack.pretrained")

@@ -22,6 +22,7 @@ from typing import Annotated, Any, Literal, Union
 from ..errors import Problem
 from ..naming import did_you_mean, listing
 from ..registry import Registry, UnknownPartError
+from .node_options import apply_node_option
 from .paths import Path, format_path
 from .source import Locations
 from .spec import PartSpec
@@ -285,7 +286,7 @@ class _Walk:
             return value
         for key, option in options.items():
             if option is not None:
-                interface.apply_node_option(instance, key, option, where=f"{format_path((*path, key))}")
+                apply_node_option(instance, key, option, where=f"{format_path((*path, key))}")
         return instance
 
     def arguments(self, value: Any, arguments: Arguments, target: Any, path: Path, what: str) -> Any:

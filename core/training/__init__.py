@@ -21,7 +21,6 @@ _LAZY = {
     "StepContext": "objective",
     "CheckpointError": "checkpoint",
     "load_checkpoint": "checkpoint",
-    "load_pipeline": "checkpoint",
     "latest_checkpoint": "checkpoint",
     "EMA": "ema",
     "EncoderObjective": "frontend",

@@ -518,6 +518,6 @@ class Trainer:
 
 
 def _version() -> str:
-    from .. import __version__
+    from ..version import __version__
 
     return __version__

@@ -7,6 +7,9 @@ from synctrack.eval.values import fad_values
 from synctrack.interfaces import DistributionMetric, Embedder, EmbeddingSet, MetricValue
 
 
+DEFAULT_EMBEDDER = "logmel_not_comparable"
+
+
 class FadMetric(DistributionMetric):
     """Frechet audio distance to a reference set, per track and for the mix, lower is better.
 
@@ -21,10 +24,10 @@ class FadMetric(DistributionMetric):
         confidence: float = 0.95,
         seed: int = 0,
     ) -> None:
-        if embedder is None:
-            from synctrack.plugins.embedders.logmel import LogMelEmbedder
+        if embedder is None:  # from the registry, as a recipe names it: one plugin never imports another
+            from synctrack.plugin_manager import get_registry
 
-            embedder = LogMelEmbedder()
+            embedder = get_registry().get("embedder", DEFAULT_EMBEDDER).factory()
         if bootstrap < 0 or not 0.0 < confidence < 1.0:
             raise ValueError(f"need bootstrap >= 0 and 0 < confidence < 1, got {bootstrap}, {confidence}")
         self.embedder = embedder

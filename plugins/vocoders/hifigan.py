@@ -38,16 +38,11 @@ from synctrack.interfaces import Vocoder
 from synctrack.pretrained import PretrainedError
 
 from .common import check_mel
+from .convolutions import LRELU_SLOPE, same_padding
 from .weight_norm_checkpoint import load_weight_normed, read_generator_state
 
 if TYPE_CHECKING:
     from .hifigan_objective import HifiGanObjective
-
-LRELU_SLOPE = 0.1
-
-
-def same_padding(kernel_size: int, dilation: int = 1) -> int:
-    return (kernel_size * dilation - dilation) // 2
 
 
 class ResBlock1(nn.Module):

@@ -20,7 +20,7 @@ from torch.nn.utils.parametrizations import spectral_norm, weight_norm
 
 from synctrack.audio import MelConfig, MelSpectrogram
 
-from .hifigan import LRELU_SLOPE, same_padding
+from .convolutions import LRELU_SLOPE, same_padding
 
 FeatureMaps = list[torch.Tensor]
 

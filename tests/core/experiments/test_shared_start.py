@@ -11,7 +11,7 @@ from synctrack.errors import UserError
 from synctrack.experiments.shared_start import shared_start_overrides
 from synctrack.recipe import load_recipe
 from synctrack.tracks import TrackInfo
-from synctrack.training.checkpoint import load_pipeline
+from synctrack.api.loading import load_pipeline
 
 
 def train_start(repo, folder, tiny_overrides):

@@ -1,4 +1,7 @@
-"""The ``init:`` recipe key of denoisers, encoders and vocoders."""
+"""The ``init:`` recipe key of denoisers, encoders and vocoders: where their pretrained weights come from.
+
+A contract, so it lives with the interfaces; :mod:`synctrack.pretrained` does the loading (see
+:mod:`synctrack.recipe.node_options`, which applies it right after a part is built)."""
 
 from __future__ import annotations
 
