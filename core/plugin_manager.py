@@ -49,6 +49,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "synctrack.plugins.vocoders",
     "synctrack.plugins.diffusion",
     "synctrack.plugins.samplers",
+    "synctrack.plugins.attention",
 )
 
 

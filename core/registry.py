@@ -18,7 +18,6 @@ from .naming import did_you_mean, listing
 KINDS: tuple[str, ...] = (
     "encoder",
     "denoiser",
-    "block",
     "mixer",
     "conditioner",
     "vocoder",
@@ -28,6 +27,7 @@ KINDS: tuple[str, ...] = (
     "beat_tracker",
     "embedder",
     "metric",
+    "attention_backend",
 )
 
 

@@ -7,6 +7,7 @@ where a key may be attended to) and return ``[B, H, Nq, Dh]``.
 - ``sdpa``: :func:`torch.nn.functional.scaled_dot_product_attention` (flash/memory-efficient kernels).
 - ``xformers``: ``xformers.ops.memory_efficient_attention`` in its ``[B, N, H, Dh]`` layout; CUDA only.
 - ``auto``: xformers on CUDA when importable, else sdpa.
+- any kernel a plugin registers as kind ``attention_backend`` (an :class:`~synctrack.interfaces.AttentionKernel`).
 
 The backend is chosen, most specific first, by: the :func:`use_backend` context manager, the backend a
 layer was configured with (a recipe key), the ``SYNCTRACK_ATTENTION`` environment variable, then ``auto``.
@@ -20,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import importlib
-import importlib.util
 import math
 import os
 from collections.abc import Callable, Iterator
@@ -30,9 +30,11 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import UserError
+from ..interfaces.attention import AttentionKernel
 
 ENV_VAR = "SYNCTRACK_ATTENTION"
-CHOICES = ("auto", "naive", "sdpa", "xformers")
+BUILT_IN = ("naive", "sdpa", "xformers")  # kept in core: ``auto`` and a run with plugins disabled need them
+CHOICES = ("auto", *BUILT_IN)  # the built-in choices; plugins add theirs (see :func:`backend_names`)
 
 
 class AttentionBackendError(UserError):
@@ -43,8 +45,8 @@ Kernel = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, "torch.Tensor | Non
 
 
 @dataclass
-class AttentionBackend:
-    """A kernel and what it needs: device types, an importable module, and how to fix a missing need."""
+class AttentionBackend(AttentionKernel):
+    """A kernel function and what it needs: device types, an importable module, and how to fix a missing need."""
 
     name: str
     kernel: Kernel
@@ -52,14 +54,8 @@ class AttentionBackend:
     requires_module: str | None = None
     install_hint: str = ""
 
-    def unavailable_reason(self, device: torch.device) -> str | None:
-        """Why this backend cannot run on ``device`` (None when it can)."""
-        if self.requires_module and importlib.util.find_spec(self.requires_module) is None:
-            return f"the module {self.requires_module!r} is not installed ({self.install_hint})"
-        if self.device_types is not None and device.type not in self.device_types:
-            allowed = ", ".join(sorted(self.device_types))
-            return f"it runs only on {allowed} devices, and the tensors are on {device.type}"
-        return None
+    def __call__(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, key_mask: torch.Tensor | None) -> torch.Tensor:
+        return self.kernel(q, k, v, key_mask)
 
 
 def naive_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, key_mask: torch.Tensor | None) -> torch.Tensor:
@@ -109,13 +105,46 @@ BACKENDS: dict[str, AttentionBackend] = {
 _context: contextvars.ContextVar[str | None] = contextvars.ContextVar("synctrack_attention", default=None)
 
 
-def _check_choice(name: str, source: str) -> str:
-    if name not in CHOICES:
-        from ..naming import did_you_mean
+_plugged: dict[tuple[int, str], AttentionKernel] = {}  # (id of the registry, name) -> the plugin's kernel
 
-        raise AttentionBackendError(
-            f"{source}: unknown attention backend {name!r}{did_you_mean(name, CHOICES, ' choose one of: ' + ', '.join(CHOICES))}"
-        )
+
+def _registry():
+    from ..plugin_manager import get_registry  # loads the plugins: only when a name is not built in
+
+    return get_registry()
+
+
+def backend_names() -> list[str]:
+    """Every name a backend may be chosen by: ``auto``, the built-in kernels, then the plugins' kernels."""
+    return [*CHOICES, *(name for name in _registry().names("attention_backend") if name not in BUILT_IN)]
+
+
+def get_backend(name: str, source: str = "attention backend") -> AttentionKernel:
+    """The kernel registered as ``name`` (a built-in one, or a plugin's); ``source`` names where it was asked for."""
+    if name in BACKENDS:
+        return BACKENDS[name]
+    registry = _registry()
+    key = (id(registry), name)
+    if key not in _plugged:
+        if ("attention_backend", name) not in registry:
+            from ..naming import did_you_mean
+
+            names = backend_names()
+            raise AttentionBackendError(
+                f"{source}: unknown attention backend {name!r}{did_you_mean(name, names, ' choose one of: ' + ', '.join(names))}"
+            )
+        part = registry.get("attention_backend", name)
+        kernel = part.factory()
+        if not isinstance(kernel, AttentionKernel):
+            raise AttentionBackendError(f"attention backend {name!r} (plugin {part.plugin!r}) built a "
+                                        f"{type(kernel).__name__}, not an AttentionKernel")
+        _plugged[key] = kernel
+    return _plugged[key]
+
+
+def _check_choice(name: str, source: str) -> str:
+    if name != "auto":
+        get_backend(name, source)
     return name
 
 
@@ -129,7 +158,7 @@ def use_backend(name: str) -> Iterator[None]:
         _context.reset(token)
 
 
-def resolve_backend(configured: str | None, device: torch.device) -> AttentionBackend:
+def resolve_backend(configured: str | None, device: torch.device) -> AttentionKernel:
     """The backend to run: context manager, then ``configured``, then ``$SYNCTRACK_ATTENTION``, then auto."""
     name = _context.get()
     source = "use_backend()"
@@ -141,7 +170,7 @@ def resolve_backend(configured: str | None, device: torch.device) -> AttentionBa
         _check_choice(name or "auto", source)
         xformers = BACKENDS["xformers"]
         return xformers if xformers.unavailable_reason(device) is None else BACKENDS["sdpa"]
-    backend = BACKENDS[_check_choice(name, source)]
+    backend = get_backend(name, source)
     reason = backend.unavailable_reason(device)
     if reason is not None:
         raise AttentionBackendError(f"attention backend {name!r} (from {source}) cannot run: {reason}")
@@ -160,12 +189,12 @@ def attend(
     Args:
         q: ``[B, H, Nq, Dh]``; k, v: ``[B, H, Nk, Dh]``.
         key_mask: ``[B, Nk]`` bool, True where a key takes part; None means all keys do.
-        backend: the layer's configured backend (``auto``, ``naive``, ``sdpa``, ``xformers``) or None.
+        backend: the layer's configured backend (``auto``, ``naive``, ``sdpa``, ``xformers``, a plugin's) or None.
 
     Returns:
         ``[B, H, Nq, Dh]``; queries with no key to attend to get zeros.
     """
-    kernel = resolve_backend(backend, q.device).kernel
+    kernel = resolve_backend(backend, q.device)
     if key_mask is None:
         return kernel(q, k, v, None)
     if key_mask.shape != (q.shape[0], k.shape[2]):

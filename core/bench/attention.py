@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from ..attention import AttentionShape, attention_flops, naive_peak_bytes
-from ..attention.dispatch import BACKENDS
+from ..attention.dispatch import get_backend
 from ..errors import UserError
 from .options import Grid, MixerChoice
 from .results import GIB, timing_fields
@@ -102,7 +102,7 @@ def plan(
     for choice in mixers:
         mixer = build_on_meta(choice, grid.dim, registry)
         for backend in backends:
-            unavailable = BACKENDS[backend].unavailable_reason(device)
+            unavailable = get_backend(backend).unavailable_reason(device)
             for count in tracks:
                 declared = mixer.attention_shapes(batch, count, (grid.frames, grid.bins))
                 shapes = None if declared is None else tuple(declared)

@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from ..attention.dispatch import BACKENDS
+from ..attention.dispatch import backend_names
 from ..errors import UnknownPartError, UserError
 from ..naming import closest, listing
 
@@ -84,11 +84,12 @@ def parse_latent_grid(text: str, option: str = "--grid") -> tuple[int, int]:
 
 
 def parse_backends(text: str, option: str = "--backends") -> list[str]:
-    """``"naive,sdpa"`` -> ``["naive", "sdpa"]``; each one a kernel of :data:`synctrack.attention.BACKENDS`."""
+    """``"naive,sdpa"`` -> ``["naive", "sdpa"]``; each one a built-in kernel or a plugin's (kind ``attention_backend``)."""
+    known = [name for name in backend_names() if name != "auto"]
     names = []
     for item in (item.strip() for item in str(text).split(",")):
-        if item not in BACKENDS:
-            raise UserError(f"{option}: unknown attention backend {item!r}{_suggest(item, BACKENDS)}; choose from {listing(BACKENDS)}")
+        if item not in known:
+            raise UserError(f"{option}: unknown attention backend {item!r}{_suggest(item, known)}; choose from {listing(known)}")
         if item not in names:
             names.append(item)
     return names

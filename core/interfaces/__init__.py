@@ -6,12 +6,13 @@ a node the host builds later, as often as it needs, adding its ``runtime_args``.
 interface so that contract tests can check what they built.
 """
 
+from .attention import AttentionKernel
 from .data import Dataset
 from .evaluation import (
     AudioMetric, BeatSet, BeatTracker, DistributionMetric, Embedder, EmbeddingSet, Metric, MetricValue, RhythmMetric,
     TrackFiles,
 )
-from .model import Block, Conditioner, Denoiser, Encoder, Mixer, Vocoder
+from .model import Conditioner, Denoiser, Encoder, Mixer, Vocoder
 from .process import FAMILIES, Diffusion, Prediction, Sampler, SigmaDiffusion, TimestepDiffusion
 
 INTERFACES = {
@@ -19,7 +20,6 @@ INTERFACES = {
     for cls in (
         Encoder,
         Denoiser,
-        Block,
         Mixer,
         Conditioner,
         Vocoder,
@@ -29,15 +29,16 @@ INTERFACES = {
         BeatTracker,
         Embedder,
         Metric,
+        AttentionKernel,
     )
 }
 
 __all__ = [
     "INTERFACES",
+    "AttentionKernel",
     "AudioMetric",
     "BeatSet",
     "BeatTracker",
-    "Block",
     "Conditioner",
     "Dataset",
     "Denoiser",

@@ -1,4 +1,4 @@
-"""Interfaces of the network parts: encoder, denoiser, block, mixer, conditioner, vocoder.
+"""Interfaces of the network parts: encoder, denoiser, mixer, conditioner, vocoder.
 
 Shapes: ``B`` songs, ``S`` tracks, ``C`` channels, ``T`` x ``F`` a time-frequency grid, ``L`` samples.
 """
@@ -119,12 +119,6 @@ class Denoiser(Pretrainable, nn.Module):
         self, x: torch.Tensor, noise_level: torch.Tensor, tracks: TrackInfo, context: Any = None
     ) -> torch.Tensor:
         raise NotImplementedError
-
-
-class Block(PartInterface, nn.Module):
-    """A building block of a denoiser (ResBlock, attention block, down/up sampler)."""
-
-    registry_kind: ClassVar[str] = "block"
 
 
 class Mixer(PartInterface, nn.Module):

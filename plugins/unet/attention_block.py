@@ -9,11 +9,11 @@ from einops import rearrange
 from torch import nn
 
 from synctrack.attention import MultiHeadAttention
-from synctrack.interfaces import Block, Mixer
+from synctrack.interfaces import Mixer
 from synctrack.nn import GEGLUFeedForward, zero_module
 
 
-class AttentionBlock(Block):
+class AttentionBlock(nn.Module):
     """Per-track self-attention, then the mixers, then an optional second self-attention, then a GEGLU FF.
 
     Input ``[B*S, C, T', F']`` (tracks folded into the batch). Inside, tokens are ``[B*S, T'*F', C]`` for the

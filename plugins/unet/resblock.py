@@ -5,11 +5,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from synctrack.interfaces import Block
 from synctrack.nn import zero_module
 
 
-class ResBlock2d(Block):
+class ResBlock2d(nn.Module):
     """GroupNorm -> SiLU -> conv -> + projected embedding -> GroupNorm -> SiLU -> dropout -> conv, plus skip.
 
     ``x [N, C, T, F]``, ``embedding [N, E]`` -> ``[N, out_channels, T, F]``. The second convolution starts

@@ -6,10 +6,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from synctrack.interfaces import Block
 
 
-class Downsample2d(Block):
+class Downsample2d(nn.Module):
     """A stride-2 3x3 convolution: ``[N, C, T, F]`` -> ``[N, C, T/2, F/2]``."""
 
     def __init__(self, channels: int) -> None:
@@ -20,7 +19,7 @@ class Downsample2d(Block):
         return self.conv(x)
 
 
-class Upsample2d(Block):
+class Upsample2d(nn.Module):
     """Nearest-neighbour x2 then a 3x3 convolution: ``[N, C, T, F]`` -> ``[N, C, 2T, 2F]``."""
 
     def __init__(self, channels: int) -> None:

@@ -78,10 +78,17 @@ class UNet2D(Denoiser):
         second_self_attention: bool = True,
         dropout: float = 0.0,
         norm_groups: int = 32,
-        attention_backend: Literal["auto", "naive", "sdpa", "xformers"] | None = None,
+        attention_backend: str | None = None,
         checkpointing: bool = False,
     ) -> None:
         super().__init__()
+        if attention_backend not in (None, "auto"):  # a built-in kernel or a plugin's: an unknown name fails here
+            from synctrack.attention.dispatch import AttentionBackendError, get_backend
+
+            try:
+                get_backend(attention_backend, "attention_backend")
+            except AttentionBackendError as error:
+                raise ValueError(str(error)) from None
         if not channel_multipliers:
             raise ValueError("channel_multipliers is empty; give one multiplier per level, e.g. [1, 2, 3, 5]")
         for width in {base_channels * m for m in channel_multipliers}:

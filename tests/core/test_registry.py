@@ -17,8 +17,8 @@ def make(*names):
 
 def test_kinds_are_the_design_table():
     assert KINDS == (
-        "encoder", "denoiser", "block", "mixer", "conditioner", "vocoder",
-        "diffusion", "sampler", "dataset", "beat_tracker", "embedder", "metric",
+        "encoder", "denoiser", "mixer", "conditioner", "vocoder",
+        "diffusion", "sampler", "dataset", "beat_tracker", "embedder", "metric", "attention_backend",
     )
 
 

@@ -9,7 +9,10 @@ import pytest
 import torch
 
 from synctrack.attention import BACKENDS, AttentionBackendError, attend, resolve_backend, use_backend
+from synctrack.attention import dispatch
 from synctrack.attention.dispatch import naive_attention
+from synctrack.interfaces import AttentionKernel
+from synctrack.registry import Registry
 
 
 def relative_error(a: torch.Tensor, b: torch.Tensor) -> float:
@@ -139,3 +142,68 @@ def test_selection_order_context_then_recipe_then_environment(monkeypatch):
     with pytest.raises(AttentionBackendError, match="did you mean 'sdpa'"):
         with use_backend("spda"):
             pass
+
+
+class Recording(AttentionKernel):
+    """A plugin's kernel for the tests: the naive kernel, counting its calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def __call__(self, q, k, v, key_mask):
+        self.calls += 1
+        return naive_attention(q, k, v, key_mask)
+
+
+@pytest.fixture
+def plugin_kernel(monkeypatch):
+    """A registry holding one plugin kernel, ``recording``, as a third-party package would register it."""
+    registry = Registry()
+    registry.add("attention_backend", "recording", Recording, plugin="third-party")
+    monkeypatch.setattr(dispatch, "_registry", lambda: registry)
+    monkeypatch.setattr(dispatch, "_plugged", {})
+    return registry
+
+
+def test_a_plugin_kernel_runs_when_chosen_by_name(plugin_kernel):
+    q, k, v = (torch.randn(2, 2, 5, 4) for _ in range(3))
+    mask = torch.tensor([[True, True, False, True, True], [False] * 5])
+    with use_backend("recording"):
+        out = attend(q, k, v, key_mask=mask)
+    kernel = dispatch.get_backend("recording")
+    assert kernel.calls == 1
+    assert torch.allclose(out, attend(q, k, v, key_mask=mask, backend="naive"))
+    assert torch.equal(out[1], torch.zeros_like(out[1]))  # the dispatch still zeroes queries with no keys
+    assert resolve_backend("recording", torch.device("cpu")) is kernel  # built once, then reused
+
+
+def test_unknown_names_list_the_plugin_kernels_too(plugin_kernel):
+    with pytest.raises(AttentionBackendError, match="unknown attention backend 'recordin'.*did you mean 'recording'"):
+        resolve_backend("recordin", torch.device("cpu"))
+    assert dispatch.backend_names() == ["auto", "naive", "sdpa", "xformers", "recording"]
+
+
+def test_a_plugin_kernel_that_needs_a_missing_module_says_how_to_get_it(plugin_kernel):
+    class NeedsFlash(Recording):
+        requires_module = "flash_attn_not_installed_here"
+        install_hint = "pip install flash-attn"
+
+    plugin_kernel.add("attention_backend", "flash", NeedsFlash, plugin="third-party")
+    with pytest.raises(AttentionBackendError, match="'flash_attn_not_installed_here' is not installed \\(pip install flash-attn\\)"):
+        resolve_backend("flash", torch.device("cpu"))
+
+
+def test_a_factory_that_builds_no_kernel_is_named(plugin_kernel):
+    plugin_kernel.add("attention_backend", "wrong", lambda: object(), plugin="sloppy")
+    with pytest.raises(AttentionBackendError, match="'wrong' \\(plugin 'sloppy'\\) built a object, not an AttentionKernel"):
+        resolve_backend("wrong", torch.device("cpu"))
+
+
+def test_the_built_in_kernels_are_registered_and_a_recipe_refuses_an_unknown_one(repo):
+    from synctrack import get_registry, load_recipe
+    from synctrack.errors import RecipeError
+
+    assert get_registry().names("attention_backend") == ["naive", "sdpa", "xformers"]
+    recipe = load_recipe(repo / "recipes/tiny.yaml", ["model.denoiser.attention_backend=sdpaa"])
+    with pytest.raises(RecipeError, match="unknown attention backend 'sdpaa'"):
+        recipe.build("model.denoiser")
