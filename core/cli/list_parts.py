@@ -6,6 +6,7 @@ import argparse
 import textwrap
 
 from rich import box
+from rich.markup import escape
 from rich.table import Table
 
 from ..plugin_manager import get_plugin_manager, get_registry
@@ -64,7 +65,8 @@ def parts_table(kind: str | None = None, title: str = "registered parts", width:
                - (30 if show_plugin else 0), 24)
     for part in parts:
         summary = shorten(first_sentence(part.summary), room, lines=2) if narrow else part.summary
-        table.add_row(part.kind, part.name, summary, *([plugin_label(part.plugin)] if show_plugin else []))
+        # summaries are plugin text: escaped, so 'synctrack[xformers]' is shown, not read as rich markup
+        table.add_row(part.kind, escape(part.name), escape(summary), *([escape(plugin_label(part.plugin))] if show_plugin else []))
     return table
 
 

@@ -27,3 +27,8 @@ def test_first_sentence_and_plugin_label():
     assert first_sentence("Identity on the normalised log-mel: latents are the mel. More.") == "Identity on the normalised log-mel"
     assert first_sentence("One sentence only") == "One sentence only"
     assert plugin_label("synctrack.plugins.mixers") == "built-in" and plugin_label("my_mixers") == "my_mixers"
+
+
+def test_square_brackets_in_a_summary_are_shown_not_read_as_markup(cli):
+    result = cli("list", "attention_backend", env={"COLUMNS": "200"})
+    assert result.returncode == 0 and "synctrack[xformers]" in result.stdout
