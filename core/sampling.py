@@ -27,7 +27,7 @@ import torch
 
 from . import noise as draws
 from .errors import ArgumentError, UserError
-from .interfaces import Diffusion, Prediction, Sampler
+from .interfaces import Diffusion, Prediction, Sampler, SamplingRequest
 from .interfaces.process import per_song
 from .tracks import TrackInfo
 
@@ -222,22 +222,8 @@ class SamplerBase(Sampler):
         """The sampling loop: draw the initial noise, step, and return the final latents."""
         raise NotImplementedError
 
-    def sample(
-        self,
-        denoiser: torch.nn.Module,
-        diffusion: Diffusion,
-        shape: tuple[int, ...],
-        tracks: TrackInfo,
-        known: torch.Tensor | None = None,
-        known_mask: torch.Tensor | None = None,
-        generator: torch.Generator | None = None,
-        context: Any = None,
-        steps: int | None = None,
-        guidance_scale: float | None = None,
-        on_step: Callable[[int, float, torch.Tensor], None] | None = None,
-        mixture: torch.Tensor | None = None,
-        mixture_track: int | None = None,
-    ) -> torch.Tensor:
+    def sample(self, denoiser: torch.nn.Module, diffusion: Diffusion, request: SamplingRequest) -> torch.Tensor:
+        shape, tracks, known, known_mask = request.shape, request.tracks, request.known, request.known_mask
         check_pairing(self, diffusion)
         shape = tuple(int(n) for n in shape)
         if len(shape) < 3:
@@ -257,11 +243,11 @@ class SamplerBase(Sampler):
             known_mask = known_mask.to(tracks.instrument_ids.device)
             if not bool(known_mask.any()):
                 known = known_mask = None
-        steps = self.steps if steps is None else int(steps)
+        steps = self.steps if request.steps is None else int(request.steps)
         if steps is not None and steps < 1:
             raise SamplingSettingsError(f"steps must be at least 1, got {steps}")
-        scale = self.guidance_scale if guidance_scale is None else float(guidance_scale)
-        constraint = None
+        scale = self.guidance_scale if request.guidance_scale is None else float(request.guidance_scale)
+        constraint, mixture = None, request.mixture
         if mixture is not None:
             if diffusion.family != "sigma":
                 raise SamplingSettingsError(
@@ -269,7 +255,8 @@ class SamplerBase(Sampler):
                     f"{diffusion.family!r} diffusion"
                 )
             mixture = mixture.to(tracks.instrument_ids.device, dtype)
-            constraint = mixture_constraint(mixture, shape, tracks, known_mask, mixture_track)
-        run = SamplingRun(denoiser, diffusion, shape, tracks, known, known_mask, generator, context, scale, on_step, dtype, constraint)
+            constraint = mixture_constraint(mixture, shape, tracks, known_mask, request.mixture_track)
+        run = SamplingRun(denoiser, diffusion, shape, tracks, known, known_mask, request.generator, request.context, scale,
+                          request.on_step, dtype, constraint)
         with torch.no_grad():
             return run.finish(self.run(run, steps))

@@ -20,19 +20,19 @@ from ..errors import StoppedBySignal, UserError
 from ..experiments.ablation import DEFAULT_TRACKER
 from ..recipe import looks_like_override
 from . import console
-from .sample import positive
+from .arguments import positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("ablate", help="train, sample and evaluate several recipes; compare them",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("items", nargs="+", metavar="RECIPE|KEY=VALUE", help="recipe files, then overrides for all of them")
-    parser.add_argument("--train-steps", type=positive, default=None, help="training steps per recipe (default: each recipe's train.steps)")
-    parser.add_argument("--samples", type=positive, default=16, help="songs generated per recipe, and held-out songs (default 16)")
+    parser.add_argument("--train-steps", type=positive_int, default=None, help="training steps per recipe (default: each recipe's train.steps)")
+    parser.add_argument("--samples", type=positive_int, default=16, help="songs generated per recipe, and held-out songs (default 16)")
     parser.add_argument("--out", type=Path, default=Path("runs/ablate"), help="output folder (default runs/ablate)")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
-    parser.add_argument("--sample-steps", type=positive, default=None, help="sampler steps (default: each recipe's sampler)")
-    parser.add_argument("--workers", type=positive, default=None, help="beat-tracking processes for the evaluation")
+    parser.add_argument("--sample-steps", type=positive_int, default=None, help="sampler steps (default: each recipe's sampler)")
+    parser.add_argument("--workers", type=positive_int, default=None, help="beat-tracking processes for the evaluation")
     parser.add_argument("--tracker", default=DEFAULT_TRACKER, metavar="NAME",
                         help=f"beat tracker of the evaluation (default {DEFAULT_TRACKER}; librosa is the other built-in)")
     parser.add_argument("--start-from", type=Path, default=None, metavar="RUN",

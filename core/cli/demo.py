@@ -21,7 +21,7 @@ from pathlib import Path
 from ..errors import UserError
 from ..experiments.ablation import DEFAULT_TRACKER
 from . import console
-from .sample import positive
+from .arguments import positive_int
 
 DEMO_RECIPES = ("bench/synctrack.yaml", "bench/no-mixers.yaml")
 WEIGHTS_FOLDER = "bench/weights"
@@ -39,12 +39,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE|~KEY", help="overrides of both recipes (imply --train)")
     parser.add_argument("--train", action="store_true", help="train both models from scratch instead of using the shipped weights")
-    parser.add_argument("--steps", type=positive, default=None, help=f"training steps per model (imply --train; default {TRAIN_STEPS})")
+    parser.add_argument("--steps", type=positive_int, default=None, help=f"training steps per model (imply --train; default {TRAIN_STEPS})")
     parser.add_argument("--tracks", default=None, help="comma-separated instruments, e.g. bass,drums,piano (imply --train; see docs/data.md)")
-    parser.add_argument("--songs", type=positive, default=16, help="songs per model, and held-out songs to compare with (default 16)")
+    parser.add_argument("--songs", type=positive_int, default=16, help="songs per model, and held-out songs to compare with (default 16)")
     parser.add_argument("--out", type=Path, default=Path("runs/demo"), help="output folder (default runs/demo)")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed: both models start from the same noise (default 0)")
-    parser.add_argument("--sample-steps", type=positive, default=None, help="sampler steps (default: the recipes', DDIM 25)")
+    parser.add_argument("--sample-steps", type=positive_int, default=None, help="sampler steps (default: the recipes', DDIM 25)")
     parser.add_argument("--tracker", default=DEFAULT_TRACKER, metavar="NAME", help=f"beat tracker (default {DEFAULT_TRACKER})")
     parser.set_defaults(handler=run)
 

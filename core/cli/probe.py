@@ -26,15 +26,15 @@ from rich.table import Table
 
 from ..errors import UserError
 from . import console
-from .sample import positive
+from .arguments import positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("probe", help="a one-minute sync probe of a run's checkpoint, or its learning curve",
                                    description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="run folders (or checkpoint folders)")
-    parser.add_argument("--songs", type=positive, default=8, help="songs to sample (default 8)")
-    parser.add_argument("--steps", type=positive, default=None, help="sampler steps (default: the recipe's)")
+    parser.add_argument("--songs", type=positive_int, default=8, help="songs to sample (default 8)")
+    parser.add_argument("--steps", type=positive_int, default=None, help="sampler steps (default: the recipe's)")
     parser.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
     parser.add_argument("--curve", action="store_true", help="print and draw the probe events logged while training")
     parser.add_argument("--target", type=float, default=0.5, help="sync fraction the curve's time-to-target is read at (default 0.5)")

@@ -28,16 +28,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ..errors import UserError
 from ..recipe import looks_like_override
 from . import console
-
-
-def positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
-    return value
+from .arguments import positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -45,8 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoint", help="run folder or checkpoint folder")
     parser.add_argument("overrides", nargs="*", metavar="KEY=VALUE|~KEY", help="overrides of the stored recipe")
-    parser.add_argument("--num", type=positive, default=1, help="number of songs (default 1)")
-    parser.add_argument("--steps", type=positive, default=None, help="sampling steps (default: the recipe's sampler)")
+    parser.add_argument("--num", type=positive_int, default=1, help="number of songs (default 1)")
+    parser.add_argument("--steps", type=positive_int, default=None, help="sampling steps (default: the recipe's sampler)")
     parser.add_argument("--sampler", default=None, help="sampler name (default: the recipe's); e.g. ddim, edm_heun")
     parser.add_argument("--out", type=Path, required=True, help="output folder (new or empty, unless --overwrite)")
     parser.add_argument("--overwrite", action="store_true", help="delete what --out holds before writing the new songs")
@@ -64,7 +55,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--normalize", action="store_true",
                         help="scale each song that would clip (a track or the mix past full scale) down to a peak of "
                              "0.99, one factor per song so the tracks still sum to the mix (given tracks are scaled too)")
-    parser.add_argument("--batch-size", type=positive, default=None, help="songs per sampler call (default: all)")
+    parser.add_argument("--batch-size", type=positive_int, default=None, help="songs per sampler call (default: all)")
     parser.add_argument("--no-ema", action="store_true", help="use the trained weights, not their EMA")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, mps or auto (default)")
     parser.set_defaults(handler=run)

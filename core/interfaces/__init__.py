@@ -13,7 +13,8 @@ from .evaluation import (
     TrackFiles,
 )
 from .model import Conditioner, Denoiser, Encoder, Mixer, Vocoder
-from .process import FAMILIES, Diffusion, Prediction, Sampler, SigmaDiffusion, TimestepDiffusion
+from .trainable import TrainableEncoder, TrainableVocoder, VocoderAdversary
+from .process import FAMILIES, Diffusion, Prediction, Sampler, SamplingRequest, SigmaDiffusion, TimestepDiffusion
 
 INTERFACES = {
     cls.registry_kind: cls
@@ -54,7 +55,11 @@ __all__ = [
     "Prediction",
     "RhythmMetric",
     "TrackFiles",
+    "TrainableEncoder",
+    "TrainableVocoder",
+    "VocoderAdversary",
     "Sampler",
+    "SamplingRequest",
     "SigmaDiffusion",
     "TimestepDiffusion",
     "Vocoder",

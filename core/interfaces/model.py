@@ -165,7 +165,7 @@ class Vocoder(Pretrainable, nn.Module):
 
     registry_kind: ClassVar[str] = "vocoder"
     sample_rate: int
-    mel_config: Any
+    mel_config: Any = None
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

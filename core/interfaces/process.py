@@ -13,6 +13,8 @@ diffusion of the *family* it declares:
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -128,44 +130,55 @@ class SigmaDiffusion(Diffusion):
         return x0 + per_song(level.to(x0.device), x0) * noise
 
 
+@dataclass(frozen=True)
+class SamplingRequest:
+    """What one sampler call is asked for: latents of ``shape`` ``[B, S, ...]`` for songs of ``tracks``.
+
+    Attributes:
+        shape: ``(B, S, *latent dims)``.
+        tracks: the :class:`TrackInfo` of ``[B, S]`` (instrument ids and the track mask).
+        known, known_mask: ``[B, S, ...]`` latents with ``[B, S]`` bool: partial generation. Before every
+            network evaluation the known tracks are re-noised to the current level (MSDM-style); the result
+            equals ``known`` exactly where ``known_mask`` is True.
+        context, guidance_scale: a condition, with classifier-free guidance ``uncond + w * (cond - uncond)``
+            (the unconditional pass runs with ``context=None``); w = 1 runs the conditional pass only, w = 0
+            the unconditional pass only; None: the sampler's recipe default.
+        mixture, mixture_track: ``[B, ...]`` (one track's latent shape): separation by a Dirac likelihood
+            (MSDM). The present tracks are constrained to sum to it: before every network evaluation track
+            ``mixture_track`` (default: the first present track that is not given) is set to the mixture
+            minus the other tracks. Needs a sigma diffusion and latents in which a mixture is the sum of its
+            tracks (``Encoder.additive``). The result sums to ``mixture`` up to rounding.
+        generator: every random draw comes from it, so a seeded generator reproduces the samples.
+        steps: the number of steps (the sampler's recipe default when None).
+        on_step: ``on_step(index, level, x)`` after each step with the current latents (progress, tests).
+    """
+
+    shape: tuple[int, ...]
+    tracks: TrackInfo
+    known: torch.Tensor | None = None
+    known_mask: torch.Tensor | None = None
+    generator: torch.Generator | None = None
+    context: Any = None
+    steps: int | None = None
+    guidance_scale: float | None = None
+    on_step: Callable[[int, float, torch.Tensor], None] | None = None
+    mixture: torch.Tensor | None = None
+    mixture_track: int | None = None
+
+    def replace(self, **changes: Any) -> SamplingRequest:
+        """A copy with ``changes`` applied."""
+        return dataclasses.replace(self, **changes)
+
+
 class Sampler(PartInterface):
     """Draws samples from a denoiser under a diffusion of family ``diffusion_family``.
 
-    ``sample(denoiser, diffusion, shape, tracks, ...)`` returns latents of ``shape`` ``[B, S, ...]``:
-
-    - ``known`` ``[B, S, ...]`` with ``known_mask`` ``[B, S]`` bool: partial generation. Before every network
-      evaluation the known tracks are re-noised to the current level (MSDM-style); the result equals
-      ``known`` exactly where ``known_mask`` is True.
-    - ``context`` (a condition) with ``guidance_scale`` w: classifier-free guidance,
-      ``uncond + w * (cond - uncond)`` with the unconditional pass run with ``context=None``; w = 1 (the
-      default) runs the conditional pass only, w = 0 the unconditional pass only.
-    - ``mixture`` ``[B, ...]`` (one track's latent shape): separation by a Dirac likelihood (MSDM). The
-      present tracks are constrained to sum to it: before every network evaluation track ``mixture_track``
-      (default: the first present track that is not given) is set to the mixture minus the other tracks,
-      and the others move along the constraint. Needs a sigma diffusion and latents in which a mixture is
-      the sum of its tracks (``Encoder.additive``). The result sums to ``mixture`` up to rounding.
-    - ``generator``: every random draw comes from it, so a seeded generator reproduces the samples.
-    - ``steps``: the number of steps (the sampler's recipe default when None).
-    - ``on_step(index, level, x)``: called after each step with the current latents (progress, tests).
+    ``sample(denoiser, diffusion, request)`` returns latents of ``request.shape`` ``[B, S, ...]``; the
+    :class:`SamplingRequest` says what is asked (partial generation, guidance, separation, steps, seed).
     """
 
     registry_kind: ClassVar[str] = "sampler"
     diffusion_family: ClassVar[str] = ""
 
-    def sample(
-        self,
-        denoiser: torch.nn.Module,
-        diffusion: Diffusion,
-        shape: tuple[int, ...],
-        tracks: TrackInfo,
-        known: torch.Tensor | None = None,
-        known_mask: torch.Tensor | None = None,
-        generator: torch.Generator | None = None,
-        context: Any = None,
-        steps: int | None = None,
-        guidance_scale: float | None = None,
-        on_step: Any = None,
-        mixture: torch.Tensor | None = None,
-        mixture_track: int | None = None,
-    ) -> torch.Tensor:
+    def sample(self, denoiser: torch.nn.Module, diffusion: Diffusion, request: SamplingRequest) -> torch.Tensor:
         raise NotImplementedError

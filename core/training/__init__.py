@@ -24,7 +24,7 @@ _LAZY = {
     "latest_checkpoint": "checkpoint",
     "EMA": "ema",
     "EncoderObjective": "frontend",
-    "VocoderObjective": "frontend",
+    "VocoderObjective": "vocoder_objective",
     "build_objective": "targets",
 }
 

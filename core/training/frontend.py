@@ -3,7 +3,9 @@
 They wrap the parts' own loss methods; the trainer brings optimizers, schedules, clipping, accumulation,
 checkpoints, resumption, logs and previews, as for the diffusion model. Only the trained part is built.
 
-A **trainable encoder** (``train.target: encoder``; ``mel_vae`` is one) has
+The parts declare what the trainer calls by subclassing :class:`~synctrack.interfaces.TrainableEncoder` or
+:class:`~synctrack.interfaces.TrainableVocoder`. A **trainable encoder** (``train.target: encoder``;
+``mel_vae`` is one) has
 
 - ``training_inputs(waveforms [N, L]) -> inputs``: what its loss takes (``mel_vae``: log-mel images ``[N, 1, T, F]``);
 - ``training_loss(inputs, step=, generator=) -> (loss, logs)`` and ``generator_parameters()``: the first
@@ -45,19 +47,18 @@ from torch import nn
 
 from ..audio import MelSpectrogram, write_song
 from ..errors import UserError
+from ..interfaces.trainable import TrainableEncoder, TrainableVocoder
 from .objective import Objective, StepContext
 
-ENCODER_METHODS = ("training_inputs", "training_loss", "generator_parameters")
-VOCODER_METHODS = ("training_objective",)
+TRAINABLE = {"encoder": TrainableEncoder, "vocoder": TrainableVocoder}
 
 
 def trainable_problem(kind: str, part: Any) -> str | None:
     """Why ``part`` (an instance or its class) cannot be trained as ``kind`` (``encoder``/``vocoder``), or None."""
-    required = ENCODER_METHODS if kind == "encoder" else VOCODER_METHODS
-    missing = [name for name in required if not callable(getattr(part, name, None))]
-    if missing:
-        return f"it has nothing to train (no {', '.join(missing)})"
-    if kind == "vocoder" and getattr(part, "mel_config", None) is None and not inspect.isclass(part):
+    interface = TRAINABLE[kind]
+    if not (isinstance(part, interface) or (inspect.isclass(part) and issubclass(part, interface))):
+        return f"it has nothing to train (it is not a {interface.__name__}: see synctrack.interfaces.trainable)"
+    if kind == "vocoder" and not inspect.isclass(part) and part.mel_config is None:
         return "it declares no mel_config, so the mels it is trained on are unknown"
     if not inspect.isclass(part) and isinstance(part, nn.Module) and not any(p.requires_grad for p in part.parameters()):
         return "it has no trainable parameters"
@@ -208,13 +209,9 @@ class EncoderObjective(_FrontEndObjective):
             vocoder.requires_grad_(False)
             vocoder.eval()
         self.scale_factor_songs = scale_factor_songs
-        mel = getattr(encoder, "mel_config", None)
+        mel = encoder.mel_config
         self.front_end = MelSpectrogram(mel) if mel is not None and encoder.decodes_to == "mel" else None
-        self.discriminator_params = [p for p in self._discriminator_parameters() if p.requires_grad]
-
-    def _discriminator_parameters(self) -> list[torch.Tensor]:
-        method = getattr(self.encoder, "discriminator_parameters", None)
-        return list(method()) if callable(method) and callable(getattr(self.encoder, "discriminator_loss", None)) else []
+        self.discriminator_params = [p for p in encoder.discriminator_parameters() if p.requires_grad]
 
     def modules(self) -> dict[str, nn.Module]:
         return {"encoder": self.encoder}
@@ -230,10 +227,6 @@ class EncoderObjective(_FrontEndObjective):
             if module is not None:
                 module.to(device)
 
-    def _adversarial_active(self, step: int) -> bool:
-        active = getattr(self.encoder, "adversarial_active", None)
-        return bool(active(step)) if callable(active) else True
-
     def loss(self, optimizer: str, batch: Any, context: StepContext) -> tuple[torch.Tensor, dict[str, float]]:
         inputs = context.scratch.get("encoder_inputs")
         if inputs is None:
@@ -246,7 +239,7 @@ class EncoderObjective(_FrontEndObjective):
         if optimizer == "autoencoder":
             loss, logs = self.encoder.training_loss(inputs, step=context.step, generator=generators)
             return loss, _without(logs, "loss")
-        if not self._adversarial_active(context.step):
+        if not self.encoder.adversarial_active(context.step):
             return _zero_loss(self.discriminator_params), {}
         loss, logs = self.encoder.discriminator_loss(inputs, step=context.step, generator=generators)
         return loss, _without(logs, "discriminator")
@@ -254,8 +247,7 @@ class EncoderObjective(_FrontEndObjective):
     def estimate_scale_factor(self) -> float | None:
         """The latent scale on the present tracks of the first ``scale_factor_songs`` songs (posterior samples
         with fixed noise, eval mode), or None when the encoder cannot estimate one."""
-        estimate = getattr(self.encoder, "estimate_scale_factor", None)
-        if not callable(estimate) or self.reference is None or self.scale_factor_songs == 0:
+        if self.reference is None or self.scale_factor_songs == 0:
             return None
         device = _device_of(self.encoder)
         songs = self.reference[: self.scale_factor_songs]
@@ -264,7 +256,8 @@ class EncoderObjective(_FrontEndObjective):
         self.encoder.eval()
         try:
             generator = torch.Generator(device=device).manual_seed(self.seed)
-            return float(estimate(tracks, generator=generator, chunk=4))
+            estimate = self.encoder.estimate_scale_factor(tracks, generator=generator, chunk=4)
+            return None if estimate is None else float(estimate)
         finally:
             self.encoder.train(was_training)
 
@@ -296,89 +289,3 @@ class EncoderObjective(_FrontEndObjective):
             waveforms = torch.nan_to_num(waveforms, nan=0.0, posinf=0.0, neginf=0.0)
             for index, song in enumerate(waveforms):
                 write_song(folder / f"song_{index:03d}", song, self.track_names, self.sample_rate)
-
-
-class VocoderObjective(_FrontEndObjective):
-    """Trains a vocoder (``hifigan``) adversarially on random segments of the data's tracks; see the module doc."""
-
-    target = "vocoder"
-
-    def __init__(self, vocoder: nn.Module, segment_frames: int = 32, sample_num: int = 2, seed: int = 0) -> None:
-        problem = trainable_problem("vocoder", vocoder)
-        if problem:
-            raise UserError(f"model.vocoder ({type(vocoder).__name__}) cannot be trained: {problem}")
-        super().__init__(vocoder, sample_num, sample_num, seed)
-        self.vocoder = vocoder
-        self.discriminator = vocoder.training_objective()
-        self.front_end = MelSpectrogram(vocoder.mel_config)
-        self.segment_frames = segment_frames
-        self.segment = vocoder.mel_config.num_samples(segment_frames)
-
-    def modules(self) -> dict[str, nn.Module]:
-        return {"vocoder": self.vocoder, "discriminator": self.discriminator}
-
-    def ema_modules(self) -> dict[str, nn.Module]:
-        return {"vocoder": self.vocoder}
-
-    def parameter_groups(self) -> dict[str, list[Any]]:
-        return {
-            "discriminator": [p for p in self.discriminator.parameters() if p.requires_grad],
-            "generator": [p for p in self.vocoder.parameters() if p.requires_grad],
-        }
-
-    def to(self, device: torch.device) -> None:
-        for module in (self.vocoder, self.discriminator, self.front_end):
-            module.to(device)
-
-    def check_clips(self) -> None:
-        if self.reference is not None and self.reference.shape[-1] < self.segment:
-            raise UserError(
-                f"train.segment_frames = {self.segment_frames} needs clips of at least {self.segment} samples "
-                f"({self.segment_frames} x hop {self.vocoder.mel_config.hop_length}), but the dataset's clips have "
-                f"{self.reference.shape[-1]}; lower train.segment_frames or use longer clips"
-            )
-
-    def segments(self, batch: Any, context: StepContext) -> torch.Tensor:
-        """One random segment ``[N, segment]`` per present track, positions drawn from each song's generator."""
-        audio, mask = song_tensors(batch)
-        length = audio.shape[-1]
-        if length < self.segment:
-            raise UserError(f"clips of {length} samples are shorter than a training segment of {self.segment} samples "
-                            f"(train.segment_frames = {self.segment_frames}); lower it")
-        pieces = []
-        for song, (tracks, present, generator) in enumerate(zip(audio, mask, context.generators())):
-            for slot in present.nonzero().flatten().tolist():
-                start = int(torch.randint(0, length - self.segment + 1, (), generator=generator))
-                pieces.append(tracks[slot, start : start + self.segment])
-        return torch.stack(pieces)
-
-    def loss(self, optimizer: str, batch: Any, context: StepContext) -> tuple[torch.Tensor, dict[str, float]]:
-        scratch = context.scratch
-        if "real" not in scratch:
-            real = self.segments(batch, context)
-            with full_precision(real.device):
-                real_mel = self.front_end(real)  # [N, n_mels, frames]: the generator's input
-            scratch["real"], scratch["real_mel"] = real, real_mel
-            scratch["fake"] = self.vocoder(real_mel[:, None])[:, 0].float()  # [N, segment], attached to the generator
-        real, real_mel, fake = scratch["real"], scratch["real_mel"], scratch["fake"]
-        if optimizer == "discriminator":
-            loss, logs = self.discriminator.discriminator_loss(real, fake)  # detaches fake
-            return loss, _without(logs, "discriminator")
-        with full_precision(fake.device):
-            fake_mel = self.front_end(fake)
-        loss, logs = self.discriminator.generator_loss(real, fake, real_mel, fake_mel)
-        return loss, _without(logs, "generator")
-
-    @torch.no_grad()
-    def write_samples(self, folder: Path, step: int) -> None:
-        """The first ``sample_num`` songs vocoded from their own mels: tracks and mix as WAVs, and ``mels.png``
-        (each track's mel above the mel of its vocoded audio)."""
-        if self.reference is None or not self.sample_rate:
-            return
-        device = _device_of(self.vocoder)
-        audio, mask = self.reference[: self.sample_num].to(device), self.reference_mask[: self.sample_num]
-        real = self.front_end(audio)
-        waveforms = torch.nan_to_num(self.vocoder(real), nan=0.0, posinf=0.0, neginf=0.0)
-        self._plot(folder, real, self.front_end(waveforms), mask, step, "vocoded")
-        for index, song in enumerate(waveforms):
-            write_song(folder / f"song_{index:03d}", song, self.track_names, self.sample_rate)

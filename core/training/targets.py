@@ -17,7 +17,8 @@ from typing import Any
 from ..errors import Problem, RecipeError
 from ..recipe import Recipe
 from .config import TrainSection
-from .frontend import EncoderObjective, VocoderObjective, trainable_problem
+from .frontend import EncoderObjective, trainable_problem
+from .vocoder_objective import VocoderObjective
 from .objective import DiffusionObjective, Objective
 
 EXAMPLES = {"encoder": "mel_vae", "vocoder": "hifigan"}

@@ -14,110 +14,38 @@ from __future__ import annotations
 
 import math
 import signal
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
 from rich.console import Console
 
 from ..errors import UserError
 from ..files import WriteFailure
 from ..noise import derive_seed
 from . import checkpoint as ckpt
-from .config import TrainSection, range_problems
+from .rng_state import capture_rng_state
+from .config import TrainSection
+from .settings import check_config, lr_factor, resolve_precision
 from ..data import collate_songs
 from .data import SongStream, split_batch, to_device
 from .distributed import Distributed
-from .ema import EMA, flat_state, load_flat_state
+from .ema import EMA, flat_state
 from .logs import RunLog, progress_bar, warn
 from .objective import Objective, StepContext
+from .resuming import STATE_VERSION, Resuming
+from .stopping import GracefulStop
 
-STATE_VERSION = 1
-# Signals that end a run gracefully (finish the step, save, exit with 128 + the signal), in rising priority.
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-# Optimizer settings that come from the recipe (train.optimizer, and the schedule's base lr): on resume the
-# recipe's values replace the checkpoint's. ``lr`` itself is recomputed from the schedule.
-RECIPE_HYPERPARAMETERS = ("initial_lr", "betas", "weight_decay", "eps")
 
 
 class NonFiniteLossError(UserError):
     """The loss (or gradient norm) became NaN or infinite; the run stopped without saving that state."""
 
 
-def lr_factor(config: TrainSection) -> Callable[[int], float]:
-    """The learning-rate multiplier after ``step`` scheduler steps: linear warm-up, then constant, cosine, or
-    exponential (``lr_decay ** ((step - warmup) // lr_decay_every)``, a decay in stairs like a per-epoch one)."""
-    warmup, total, floor = config.warmup_steps, config.steps, config.min_lr_ratio
-
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        if config.schedule == "constant":
-            return 1.0
-        if config.schedule == "exponential":
-            return config.lr_decay ** ((step - warmup) // config.lr_decay_every)
-        progress = min((step - warmup) / max(total - warmup, 1), 1.0)
-        return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
-
-    return factor
-
-
-def resolve_precision(choice: str, device: torch.device) -> torch.dtype | None:
-    """The autocast dtype (None for fp32). Mixed precision runs on CUDA only; CPU trains in fp32."""
-    if device.type != "cuda":
-        if choice in ("bf16", "fp16"):
-            warn(f"train.precision={choice} needs CUDA; training in fp32 on {device.type}")
-        return None
-    if choice == "fp32":
-        return None
-    if choice == "auto":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.bfloat16 if choice == "bf16" else torch.float16
-
-
-def check_config(config: TrainSection, world_size: int) -> None:
-    """Raise one :class:`UserError` listing every inconsistent ``train:`` value (the ranges of
-    :func:`~synctrack.training.config.range_problems`, and the batch split over processes)."""
-    problems = [f"train.{key} {message}" for key, message in range_problems(config)]
-    if config.batch_size >= 1 and config.batch_size % (world_size * max(config.grad_accumulation, 1)):
-        problems.append(
-            f"train.batch_size = {config.batch_size} (the global batch) must divide by processes x grad_accumulation = "
-            f"{world_size} x {config.grad_accumulation}"
-        )
-    if problems:
-        raise UserError("bad train: settings:\n  - " + "\n  - ".join(problems))
-
-
-def train_changes(stored_text: str, current_text: str) -> dict[str, list[Any]]:
-    """``{"train.optimizer.lr": [old, new], ...}``: every ``train:`` value that differs between the recipe
-    stored in a checkpoint and the current one (defaults filled in, so an added default is no change)."""
-    stored, current = (_train_values(text) for text in (stored_text, current_text))
-    if stored is None or current is None:
-        return {}
-    return {f"train.{key}": [stored.get(key), current.get(key)] for key in sorted(set(stored) | set(current))
-            if stored.get(key) != current.get(key)}
-
-
-def _train_values(text: str) -> dict[str, Any] | None:
-    """The ``train:`` section of a recipe text over the defaults, flattened to dotted keys (None without text)."""
-    import dataclasses
-
-    if not text:
-        return None
-    section = (yaml.safe_load(text) or {}).get("train") or {}
-    defaults = dataclasses.asdict(TrainSection())
-    merged = {**defaults, **section, "optimizer": {**defaults["optimizer"], **(section.get("optimizer") or {})}}
-    flat = {key: value for key, value in merged.items() if key != "optimizer"}
-    flat.update({f"optimizer.{key}": value for key, value in merged["optimizer"].items()})
-    return {key: list(value) if isinstance(value, tuple) else value for key, value in flat.items()}
-
-
-class Trainer:
+class Trainer(Resuming, GracefulStop):
     """Trains an :class:`Objective` on a dataset of songs into the run folder ``out``.
 
     ``recipe_text`` (the resolved recipe) is stored in every checkpoint; ``collate`` builds batches from dataset
@@ -198,7 +126,7 @@ class Trainer:
             "scaler": self.scaler.state_dict() if self.scaler is not None else None,
             "ema_updates": self.ema.updates if self.ema is not None else None,
             "data": self.stream.state(),
-            "rng": ckpt.capture_rng_state(),
+            "rng": capture_rng_state(),
             "world_size": self.dist.world_size,
         }
 
@@ -238,83 +166,6 @@ class Trainer:
             except OSError:
                 pass
         return UserError(f"step {self.step}: {failure}; {where}")
-
-    def resume(self, path: str | Path | None = None) -> bool:
-        """Continue from ``path`` (a checkpoint) or the run's latest; False when the run has none yet."""
-        folder = ckpt.resolve_checkpoint(path) if path is not None else ckpt.latest_checkpoint(self.out)
-        if folder is None:
-            return False
-        loaded = ckpt.load_checkpoint(folder)
-        self._check_same_run(loaded["recipe"], folder)
-        state = loaded["trainer"]
-        if state.get("version") != STATE_VERSION:
-            raise ckpt.CheckpointError(f"{folder}: trainer state version {state.get('version')} is not {STATE_VERSION}")
-        try:
-            load_flat_state(self.modules, loaded["weights"])
-        except RuntimeError as error:
-            raise ckpt.CheckpointError(f"{folder}: the weights do not fit this model ({str(error).splitlines()[0]})") from None
-        missing = set(self.optimizers) ^ set(state["optimizers"])
-        if missing:
-            raise ckpt.CheckpointError(f"{folder}: optimizers {sorted(state['optimizers'])} do not match this objective's {sorted(self.optimizers)}")
-        settings = self._optimizer_settings()  # what the recipe asks for now, before the checkpoint's replace it
-        for name, optimizer in self.optimizers.items():
-            optimizer.load_state_dict(state["optimizers"][name])
-            self.schedulers[name].load_state_dict(state["schedulers"][name])
-        self._apply_optimizer_settings(settings)
-        if self.scaler is not None and state.get("scaler"):
-            self.scaler.load_state_dict(state["scaler"])
-        if self.ema is not None:
-            if loaded["ema"] is not None:
-                self.ema.shadow = {key: value.to(self.device) for key, value in loaded["ema"].items()}
-                self.ema.updates = int(state.get("ema_updates") or 0)
-            else:
-                warn(f"{folder} has no EMA weights; the EMA restarts from the current weights")
-        self.objective.load_metadata(loaded["meta"])
-        self.stream.load_state(state["data"])
-        self.step = int(state["step"])
-        if self.dist.world_size == 1 and state.get("world_size", 1) == 1:
-            ckpt.restore_rng_state(state["rng"])
-        else:  # per-process streams cannot be restored from rank 0's state: reseed deterministically
-            torch.manual_seed(derive_seed(self.config.seed, "global", self.dist.rank, self.step))
-        self.resume_changes = train_changes(loaded["recipe"], self.recipe_text)
-        if self.log is not None:
-            self.log.truncate_after(self.step)
-            self.log.event(step=self.step, event="resumed", folder=str(folder), changed=self.resume_changes)
-        return True
-
-    def _optimizer_settings(self) -> dict[str, list[dict[str, Any]]]:
-        """Per optimizer and parameter group, the hyperparameters the current recipe gives (``initial_lr`` is
-        the schedule's base learning rate)."""
-        return {name: [{key: group[key] for key in RECIPE_HYPERPARAMETERS if key in group} for group in optimizer.param_groups]
-                for name, optimizer in self.optimizers.items()}
-
-    def _apply_optimizer_settings(self, settings: dict[str, list[dict[str, Any]]]) -> None:
-        """Put the recipe's optimizer settings back over a loaded state, and the learning rate of the current
-        step under the current schedule: a resumed run takes ``train.optimizer`` and ``train.schedule`` changes
-        from its first step on (the moments, step counts and schedule position stay the checkpoint's)."""
-        for name, optimizer in self.optimizers.items():
-            scheduler = self.schedulers[name]
-            for group, wanted in zip(optimizer.param_groups, settings[name]):
-                group.update(wanted)
-            scheduler.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
-            factor = lr_factor(self.config)(scheduler.last_epoch)
-            for group in optimizer.param_groups:
-                group["lr"] = group["initial_lr"] * factor
-            scheduler._last_lr = [group["lr"] for group in optimizer.param_groups]  # what get_last_lr() reports
-
-    def _check_same_run(self, stored_text: str, folder: Path) -> None:
-        if not self.recipe_text:
-            return
-        stored, current = yaml.safe_load(stored_text) or {}, yaml.safe_load(self.recipe_text) or {}
-        changed = [key for key in ("model", "data") if stored.get(key) != current.get(key)]
-        targets = [(recipe.get("train") or {}).get("target", "diffusion") for recipe in (stored, current)]
-        if targets[0] != targets[1]:
-            changed.append("train.target")
-        if changed:
-            raise UserError(
-                f"cannot resume from {folder}: the recipe's {' and '.join(changed)} section(s) differ from the "
-                f"checkpoint's (see {folder / ckpt.RECIPE}); resume with the same recipe or train into a new --out folder"
-            )
 
     # -- one step -------------------------------------------------------------------------------------------
 
@@ -394,35 +245,6 @@ class Trainer:
         )
 
     # -- the loop -------------------------------------------------------------------------------------------
-
-    @contextmanager
-    def _graceful_stop(self) -> Iterator[None]:
-        """SIGINT/SIGTERM finish the current step, save a checkpoint and end the run."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
-
-        def request_stop(signum, frame):  # noqa: ARG001 - signal API
-            if self._stop_signal is not None:  # a second signal: stop now
-                signal.signal(signum, previous[signum])
-                raise KeyboardInterrupt
-            self._stop_signal = signum
-
-        for sig in previous:
-            signal.signal(sig, request_stop)
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-
-    def _agreed_stop_signal(self) -> int | None:
-        """The signal that stops the run, agreed by every process (SIGTERM when any process got it, else
-        SIGINT when any got that), or None to go on: all processes stop at the same step, with the same code."""
-        flags = torch.tensor([float(self._stop_signal == sig) for sig in STOP_SIGNALS], device=self.device)
-        received = self.dist.sum(flags) > 0
-        return next((int(sig) for sig, got in zip(reversed(STOP_SIGNALS), reversed(received.tolist())) if got), None)
 
     def write_samples(self) -> None:
         """Previews of the current step into ``<run>/samples/step_<n>/`` (rank 0, EMA weights)."""

@@ -9,7 +9,7 @@ from einops import rearrange
 
 from synctrack.audio import MelConfig, MelSpectrogram
 from synctrack.errors import UserError
-from synctrack.interfaces import Encoder
+from synctrack.interfaces import TrainableEncoder
 from synctrack.noise import Generators, normal
 
 from .autoencoder_kl import AutoencoderKL, DiagonalGaussian
@@ -17,7 +17,7 @@ from .common import check_latents, check_waveforms, pad_time, round_up
 from .patch_discriminator import PatchDiscriminator, hinge_discriminator_loss, hinge_generator_loss
 
 
-class MelVAE(Encoder):
+class MelVAE(TrainableEncoder):
     """KL autoencoder on log-mels (MusicLDM): a 1 x 1024 x 64 mel <-> 8 x 256 x 16 latents.
 
     A track's log-mel ``[n_mels, frames]`` is transposed to an image ``[1, T = frames, F = n_mels]`` (frames

@@ -34,7 +34,7 @@ from torch.nn.utils.parametrizations import weight_norm
 
 from synctrack.audio import MelConfig, log_mel_range
 from synctrack.errors import UserError
-from synctrack.interfaces import Vocoder
+from synctrack.interfaces import TrainableVocoder
 from synctrack.pretrained import PretrainedError
 
 from .common import check_mel
@@ -128,7 +128,7 @@ class HifiGanTraining:
     width_divisor: int = 1
 
 
-class HifiGanVocoder(Vocoder):
+class HifiGanVocoder(TrainableVocoder):
     """HiFi-GAN generator (MusicLDM configuration): log-mel [B, S, n_mels, frames] -> [B, S, frames * hop]."""
 
     pretrained_component = "vocoder"

@@ -19,6 +19,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm, weight_norm
 
 from synctrack.audio import MelConfig, MelSpectrogram
+from synctrack.interfaces import VocoderAdversary
 
 from .convolutions import LRELU_SLOPE, same_padding
 
@@ -95,7 +96,7 @@ class ScaleDiscriminator(nn.Module):
         return x.flatten(1), features
 
 
-class HifiGanObjective(nn.Module):
+class HifiGanObjective(VocoderAdversary):
     """The discriminators and losses that train a HiFi-GAN generator.
 
     Waveforms may have any leading dims (``[B, S, L]``, ``[N, L]``, ``[N, 1, L]``); real and fake must

@@ -7,6 +7,7 @@ Run as a script to print the graph's problems: ``python tests/core/test_layering
 - ``synctrack.interfaces`` (the contracts) is a leaf: besides itself it imports only the errors, the track
   record, the random-draw helpers and the attention cost types.
 - A plugin never imports another plugin (it asks the registry); core never imports a plugin.
+- No module of core is longer than 350 lines: one job per module.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 ROOTS = {"synctrack": REPO / "core", "synctrack.plugins": REPO / "plugins"}
+CORE_MODULE_LINES = 350
 INTERFACE_LEAVES = {"synctrack.errors", "synctrack.tracks", "synctrack.noise", "synctrack.attention.cost"}
 
 
@@ -153,6 +155,16 @@ def test_no_plugin_imports_another_plugin_and_core_imports_none():
     assert not plugin_breaks(import_graph())
 
 
+def long_core_modules() -> list[str]:
+    return [f"{path.relative_to(REPO)}: {count} lines (at most {CORE_MODULE_LINES})"
+            for path in sorted(ROOTS["synctrack"].rglob("*.py"))
+            if "__pycache__" not in path.parts and (count := len(path.read_text(encoding="utf-8").splitlines())) > CORE_MODULE_LINES]
+
+
+def test_no_core_module_is_longer_than_350_lines():
+    assert not long_core_modules()
+
+
 def test_the_checker_sees_a_cycle_and_a_break():
     """The checks above can fail: a made-up graph with a cycle, an interface reaching up and a plugin reaching across."""
     graph = {
@@ -168,6 +180,7 @@ def test_the_checker_sees_a_cycle_and_a_break():
 
 if __name__ == "__main__":
     graph = import_graph()
-    problems = [*(" <-> ".join(c) for c in cycles(graph)), *interface_breaks(graph), *plugin_breaks(graph)]
-    print("\n".join(problems) or f"{len(graph)} modules: no cycles, interfaces a leaf, plugins apart")
+    problems = [*(" <-> ".join(c) for c in cycles(graph)), *interface_breaks(graph), *plugin_breaks(graph),
+                *long_core_modules()]
+    print("\n".join(problems) or f"{len(graph)} modules: no cycles, interfaces a leaf, plugins apart, core modules short")
     sys.exit(1 if problems else 0)

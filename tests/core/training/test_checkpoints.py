@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from synctrack.training import checkpoint as ckpt
+from synctrack.training.rng_state import capture_rng_state, restore_rng_state
 
 RECIPE = "name: toy\n"
 
@@ -23,7 +24,7 @@ def weights(value: float) -> dict[str, torch.Tensor]:
 
 
 def save(run: Path, step: int, **kwargs) -> Path:
-    state = {"version": 1, "step": step, "rng": ckpt.capture_rng_state(), "nested": {"a": [1, 2.5, "x", None]}}
+    state = {"version": 1, "step": step, "rng": capture_rng_state(), "nested": {"a": [1, 2.5, "x", None]}}
     return ckpt.save_checkpoint(run, step, weights(float(step)), state, RECIPE, {"layout": {}}, ema_weights=weights(-step), **kwargs)
 
 
@@ -48,7 +49,7 @@ def test_random_states_survive_a_weights_only_round_trip(tmp_path):
     save(tmp_path, 1)
     expected = (torch.rand(3), np.random.rand(3), random.random())
     torch.manual_seed(9), np.random.seed(9), random.seed(9)
-    ckpt.restore_rng_state(ckpt.load_checkpoint(tmp_path)["trainer"]["rng"])
+    restore_rng_state(ckpt.load_checkpoint(tmp_path)["trainer"]["rng"])
     again = (torch.rand(3), np.random.rand(3), random.random())
     assert torch.equal(expected[0], again[0]) and (expected[1] == again[1]).all() and expected[2] == again[2]
 
@@ -81,6 +82,7 @@ import sys, time
 from pathlib import Path
 import torch
 from synctrack.training import checkpoint as ckpt
+from synctrack.training.rng_state import capture_rng_state, restore_rng_state
 
 run = Path(sys.argv[1])
 state = {"version": 1, "step": 1}

@@ -18,7 +18,7 @@ import synctrack
 from synctrack import load_recipe
 from synctrack.cli import main
 from synctrack.training import TrainSection
-from synctrack.training.trainer import lr_factor
+from synctrack.training.settings import lr_factor
 
 REPO = Path(__file__).resolve().parents[3]
 VAE = REPO / "recipes" / "frontend" / "mel-vae-tiny.yaml"
@@ -185,7 +185,7 @@ def test_a_hifigan_run_resumes_exactly(runs, tmp_path):
 def test_segments_are_whole_frames_from_present_tracks_only():
     from synctrack.data import SongBatch
     from synctrack.tracks import TrackInfo
-    from synctrack.training.frontend import VocoderObjective
+    from synctrack.training.vocoder_objective import VocoderObjective
     from synctrack.training.objective import StepContext
 
     vocoder = load_recipe(HIFIGAN).build("model.vocoder")

@@ -18,7 +18,8 @@ from synctrack.training import checkpoint as ckpt
 from synctrack.data import collate_songs
 from synctrack.training.ema import EMA, flat_state
 from synctrack.training.objective import DiffusionObjective, Objective
-from synctrack.training.trainer import NonFiniteLossError, check_config, lr_factor, resolve_precision
+from synctrack.training.settings import check_config, lr_factor, resolve_precision
+from synctrack.training.trainer import NonFiniteLossError
 
 
 def fixed_noise_loss(pipeline, dataset) -> float:
@@ -223,7 +224,7 @@ def test_resuming_takes_the_recipes_optimizer_and_schedule_and_logs_what_changed
 
 def test_the_changes_on_resume_compare_with_the_defaults_filled_in():
     """A default written out is no change; a value dropped from the recipe changes back to its default."""
-    from synctrack.training.trainer import train_changes
+    from synctrack.training.settings import train_changes
 
     stored = "train: {steps: 10, optimizer: {lr: 0.1}}\n"
     assert train_changes(stored, "train: {steps: 10, optimizer: {lr: 0.1, eps: 1.0e-8}}\n") == {}  # a default spelt out

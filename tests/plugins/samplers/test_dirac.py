@@ -11,7 +11,7 @@ from sampler_toys import FixedFunction, GaussianEDM
 
 from synctrack import TrackInfo, get_registry
 from synctrack import noise as draws
-from synctrack.interfaces import Diffusion, Sampler
+from synctrack.interfaces import Diffusion, Sampler, SamplingRequest
 from synctrack.recipe import build
 from synctrack.sampling import SamplingSettingsError
 
@@ -83,8 +83,8 @@ def mixture_of(seed=0):
 def test_matches_msdm_dirac_separator_step_for_step(churn, resamples):
     mixture = mixture_of()
     settings = {"steps": 12, "sigma_min": 1e-3, "sigma_max": 5.0, "rho": 7.0, "churn": churn, "resamples": resamples}
-    ours = sampler(**settings).sample(GaussianEDM(SIGMA_DATA, MEAN, STD), diffusion(), SHAPE, tracks(),
-                                      generator=torch.Generator().manual_seed(4), mixture=mixture.float())
+    ours = sampler(**settings).sample(GaussianEDM(SIGMA_DATA, MEAN, STD), diffusion(), SamplingRequest(SHAPE, tracks(),
+        generator=torch.Generator().manual_seed(4), mixture=mixture.float()))
     reference = msdm_separate(mixture, 12, churn, resamples, torch.Generator().manual_seed(4))
     free = reference[:, 1:]
     # MSDM leaves the solved source where the last evaluation put it; synctrack solves it once more at the end
@@ -93,16 +93,16 @@ def test_matches_msdm_dirac_separator_step_for_step(churn, resamples):
     assert (ours[:, 1:].double() - free).abs().max() < 2e-5 * scale
     assert (ours[:, :1].double() - solved).abs().max() < 2e-5 * scale
     # and it separates: the free tracks differ from what generation without the mixture gives
-    unconstrained = sampler(**settings).sample(GaussianEDM(SIGMA_DATA, MEAN, STD), diffusion(), SHAPE, tracks(),
-                                               generator=torch.Generator().manual_seed(4))
+    unconstrained = sampler(**settings).sample(GaussianEDM(SIGMA_DATA, MEAN, STD), diffusion(), SamplingRequest(SHAPE, tracks(),
+        generator=torch.Generator().manual_seed(4)))
     assert (unconstrained[:, 1:].double() - free).abs().max() > 0.1
 
 
 @pytest.mark.parametrize("name", ["edm_euler", "edm_heun"])
 def test_separated_tracks_sum_to_the_mixture(name):
     mixture = mixture_of(1).float()
-    out = sampler(name, steps=6, churn=5.0).sample(FixedFunction(), diffusion(), SHAPE, tracks(),
-                                                  generator=torch.Generator().manual_seed(0), mixture=mixture)
+    out = sampler(name, steps=6, churn=5.0).sample(FixedFunction(), diffusion(), SamplingRequest(SHAPE, tracks(),
+        generator=torch.Generator().manual_seed(0), mixture=mixture))
     assert_sums_to(out, mixture)
     assert not torch.allclose(out[:, 0], out[:, 1])  # the tracks are not a trivial split
 
@@ -110,8 +110,8 @@ def test_separated_tracks_sum_to_the_mixture(name):
 def test_steps_move_along_the_constraint():
     mixture = mixture_of(2).float()
     states = []
-    sampler(steps=5).sample(FixedFunction(), diffusion(), SHAPE, tracks(), generator=torch.Generator().manual_seed(0),
-                            mixture=mixture, on_step=lambda i, level, x: states.append(x))
+    sampler(steps=5).sample(FixedFunction(), diffusion(), SamplingRequest(SHAPE, tracks(),
+        generator=torch.Generator().manual_seed(0), mixture=mixture, on_step=lambda i, level, x: states.append(x)))
     assert len(states) == 5
     for state in states:  # every intermediate state already sums to the mixture
         assert_sums_to(state, mixture)
@@ -124,8 +124,8 @@ def test_given_and_absent_tracks_with_a_mixture():
     known_mask = torch.zeros(SHAPE[:2], dtype=torch.bool)
     known_mask[:, 0] = True  # the first track is given: the second becomes the solved one
     mixture = mixture_of(3).float()
-    out = sampler(steps=5, churn=10.0).sample(FixedFunction(), diffusion(), SHAPE, tracks(mask), known=known,
-                                              known_mask=known_mask, generator=torch.Generator().manual_seed(1), mixture=mixture)
+    out = sampler(steps=5, churn=10.0).sample(FixedFunction(), diffusion(), SamplingRequest(SHAPE, tracks(mask),
+        known=known, known_mask=known_mask, generator=torch.Generator().manual_seed(1), mixture=mixture))
     assert torch.equal(out[:, 0], known[:, 0])
     assert torch.equal(out[1, 3], torch.zeros_like(out[1, 3]))
     assert_sums_to(out, mixture)
@@ -135,8 +135,8 @@ def test_the_solved_track_can_be_chosen():
     mixture = mixture_of(4).float()
 
     def separate(**choice):
-        return sampler(steps=4).sample(FixedFunction(), diffusion(), SHAPE, tracks(), generator=torch.Generator().manual_seed(0),
-                                       mixture=mixture, **choice)
+        return sampler(steps=4).sample(FixedFunction(), diffusion(), SamplingRequest(SHAPE, tracks(),
+            generator=torch.Generator().manual_seed(0), mixture=mixture, **choice))
 
     first, last, explicit_first = separate(), separate(mixture_track=-1), separate(mixture_track=0)
     assert torch.equal(first, explicit_first)  # the default is the first track not given
@@ -147,14 +147,17 @@ def test_the_solved_track_can_be_chosen():
 @pytest.mark.parametrize(
     ("call", "fragment"),
     [
-        (lambda: sampler("ddim", steps=3).sample(FixedFunction(), diffusion("ddpm"), SHAPE, tracks(), mixture=mixture_of().float()),
+        (lambda: sampler("ddim", steps=3).sample(FixedFunction(), diffusion("ddpm"), SamplingRequest(SHAPE, tracks(),
+            mixture=mixture_of().float())),
          "needs a 'sigma' diffusion"),
-        (lambda: sampler(steps=3).sample(FixedFunction(), diffusion(), SHAPE, tracks(), mixture=torch.zeros(3, 32)),
+        (lambda: sampler(steps=3).sample(FixedFunction(), diffusion(), SamplingRequest(SHAPE, tracks(),
+            mixture=torch.zeros(3, 32))),
          "the mixture must be [B, ...] = [3, 1, 32]"),
-        (lambda: sampler(steps=3).sample(FixedFunction(), diffusion(), SHAPE, tracks(), mixture=mixture_of().float(), mixture_track=7),
+        (lambda: sampler(steps=3).sample(FixedFunction(), diffusion(), SamplingRequest(SHAPE, tracks(),
+            mixture=mixture_of().float(), mixture_track=7)),
          "mixture_track 7 is not a track index of 4 tracks"),
-        (lambda: sampler(steps=3).sample(FixedFunction(), diffusion(), SHAPE, tracks(), mixture=mixture_of().float(),
-                                         known=torch.zeros(SHAPE), known_mask=torch.ones(SHAPE[:2], dtype=torch.bool)),
+        (lambda: sampler(steps=3).sample(FixedFunction(), diffusion(), SamplingRequest(SHAPE, tracks(),
+            mixture=mixture_of().float(), known=torch.zeros(SHAPE), known_mask=torch.ones(SHAPE[:2], dtype=torch.bool))),
          "every present track is given"),
     ],
 )

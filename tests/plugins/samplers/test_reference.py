@@ -7,6 +7,7 @@ import torch
 from diffusers import DDIMScheduler, DDPMScheduler, DPMSolverMultistepScheduler
 from sampler_toys import FixedFunction, relative_error
 
+from synctrack.interfaces import SamplingRequest
 from synctrack.tracks import TrackInfo
 from synctrack.plugins.diffusion import DDPM
 from synctrack.plugins.samplers import DDIMSampler, DDPMSampler, DPMSolverPPSampler
@@ -23,8 +24,8 @@ def trajectory(sampler, diffusion, model, seed=0, **kwargs):
     """Our sampler's latents after every step."""
     steps = []
     tracks = TrackInfo.full(range(SHAPE[1]), batch_size=SHAPE[0])
-    final = sampler.sample(model, diffusion, SHAPE, tracks, generator=torch.Generator().manual_seed(seed),
-                           on_step=lambda i, level, x: steps.append(x.clone()), **kwargs)
+    final = sampler.sample(model, diffusion, SamplingRequest(SHAPE, tracks,
+        generator=torch.Generator().manual_seed(seed), on_step=lambda i, level, x: steps.append(x.clone()), **kwargs))
     assert torch.equal(final, steps[-1])
     return steps
 
