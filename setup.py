@@ -27,5 +27,5 @@ def discover(package: str, folder: str) -> list[str]:
 setup(
     package_dir=ROOTS,
     packages=[name for package, folder in ROOTS.items() for name in discover(package, folder)],
-    package_data={"synctrack": ["py.typed"]},
+    package_data={"synctrack": ["py.typed", "reports/*.j2"]},  # the listening page's template
 )

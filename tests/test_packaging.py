@@ -62,6 +62,7 @@ def test_wheel_holds_exactly_the_source_modules(tmp_path):
     assert shipped == expected
     assert not any(n.startswith(("core/", "plugins/")) for n in names)
     assert "synctrack = synctrack.cli:main" in entry_points
+    assert "synctrack/reports/index.html.j2" in names  # the listening page's template is package data
 
 
 def imported_modules(path: Path) -> set[str]:

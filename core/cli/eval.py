@@ -59,6 +59,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="bootstrap resamples for the confidence intervals (default 1000; 200 for fad)")
     parser.add_argument("--confidence", type=float, default=0.95, help="confidence level of the intervals (default 0.95)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap (default 0)")
+    parser.add_argument("--no-page", action="store_true",
+                        help="write no listening page (index.html) and no beat pictures (beats.png) next to the songs")
     parser.add_argument("--track-names", default=None, metavar="LIST",
                         help="names of the stem_0, stem_1, ... folders of the official layout, e.g. bass,drums,guitar,piano")
     parser.set_defaults(handler=run)
@@ -133,4 +135,22 @@ def run(args: argparse.Namespace) -> int:
         )
     paths = result.write(args.out or args.generated / REPORT_NAME)
     console.out.print(f"wrote {paths['json']}, {paths['csv']} and {paths['per_song_csv']}", markup=False)
+    if not args.no_page and result.layouts.get("generated") == "songs":
+        write_page(args.generated, result, paths["json"])
     return 0
+
+
+def write_page(folder: Path, result: EvaluationResult, report: Path) -> None:
+    """Each song's beat picture and the listening page next to the songs; a folder that cannot take them is
+    said, and the evaluation stands."""
+    from ..reports import write_report
+    from ..reports.pictures import draw_beat_pictures
+
+    try:
+        if "generated" in result.beats:
+            draw_beat_pictures(folder, result.beats["generated"])
+        page = write_report(folder, report)
+    except OSError as error:
+        console.warning(f"no listening page for {folder}: {error}")
+        return
+    console.out.print(f"listen: {page}", markup=False)

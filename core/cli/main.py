@@ -25,6 +25,7 @@ COMMANDS: tuple[str, ...] = (
     "synctrack.cli.data",
     "synctrack.cli.train",
     "synctrack.cli.sample",
+    "synctrack.cli.report",
     "synctrack.cli.bench",
     "synctrack.cli.ablate",
     "synctrack.cli.probe",
@@ -77,6 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.overrides.extend(extras)
     elif extras:
         parser.error(f"unrecognized arguments: {' '.join(extras)}")
+    args.argv = list(argv) if argv is not None else sys.argv[1:]  # the command line, for records and pages
     try:
         return int(args.handler(args) or 0)
     except UserError as error:

@@ -136,9 +136,31 @@ def run(args: argparse.Namespace) -> int:
     if mixture is not None:
         how = "as the condition" if pipeline.mixture_use == "condition" else "by a sum constraint"
         details.append(f"separating {args.mixture} {how}")
-    console.out.print(f"wrote {len(written)} song(s) to {args.out} ({', '.join(details)})", markup=False)
+    write_record(args, pipeline, names, details)
+    console.out.print(f"wrote {len(written)} song(s) to {args.out} ({', '.join(details)}); listen: {args.out / 'index.html'}",
+                      markup=False)
     say_full_scale(peaks, args.normalize)
     return 0
+
+
+def write_record(args: argparse.Namespace, pipeline, names: list[str], details: list[str]) -> None:
+    """``sampling.json`` (the command, the checkpoint, the resolved recipe) and the listening page ``index.html``."""
+    import json
+    import shlex
+
+    from ..files import write_text_atomically
+    from ..reports import SAMPLING_RECORD, write_report
+
+    record = {
+        "title": f"{args.out.name}: {args.num} song(s) from {args.checkpoint}",
+        "command": shlex.join(["synctrack", *getattr(args, "argv", [])]),
+        "checkpoint": str(args.checkpoint),
+        "tracks": ", ".join(names),
+        "sampling": ", ".join(details),
+        "recipe": pipeline.recipe.dump() if pipeline.recipe is not None else None,
+    }
+    write_text_atomically(args.out / SAMPLING_RECORD, json.dumps(record, indent=2) + "\n")
+    write_report(args.out)
 
 
 def say_full_scale(peaks: list[float], normalized: bool) -> None:

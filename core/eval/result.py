@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..files import write_text_atomically
-from ..interfaces.evaluation import MetricValue
+from ..interfaces.evaluation import BeatSet, MetricValue
 
 SUMMARY_COLUMNS = ("set", "metric", "track", "value", "ci_low", "ci_high", "n", "better", "note")
 PER_SONG_COLUMNS = ("set", "song", "metric", "track", "value")
@@ -40,6 +40,8 @@ class EvaluationResult:
     notes: list[str] = field(default_factory=list)
     cache: dict[str, Any] = field(default_factory=dict)
     confidence: float = 0.95
+    # the beats behind the rhythm metrics, per set (in memory only: pictures and pages draw them)
+    beats: dict[str, BeatSet] = field(default_factory=dict, repr=False, compare=False)
 
     def rows(self) -> Iterator[tuple[str, MetricValue]]:
         for set_name, values in self.values.items():

@@ -123,6 +123,7 @@ def evaluate(request: EvaluationRequest, console: Console | None = None) -> Eval
         }
         for set_name, folder in folders.items():
             songs = beat_set(folder, beats)
+            result.beats[set_name] = songs
             for metric in rhythm.values():
                 result.values[set_name].extend(metric.compute(songs))
 

@@ -5,6 +5,7 @@ One tiny run (two steps of the bench recipe at toy size) is shared by the module
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -55,6 +56,9 @@ def test_sampling_in_memory_matches_the_command_line_file_for_file(run, tmp_path
     result = subprocess.run([sys.executable, "-m", "synctrack", "sample", str(run.out), "--num", "3", "--seed", "4",
                              "--batch-size", "2", "--out", str(tmp_path / "cli")], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+    record = json.loads((tmp_path / "cli" / "sampling.json").read_text())
+    assert record["command"].startswith("synctrack sample ") and "--seed 4" in record["command"]
+    assert "bench-synctrack" in record["recipe"] and (tmp_path / "cli" / "index.html").is_file()
     for index, name in enumerate(songs.names):
         for slot, track in enumerate(songs.track_names):
             written, rate = soundfile.read(tmp_path / "cli" / name / f"{track}.wav", dtype="float32")
