@@ -12,6 +12,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 os.environ.setdefault("NUMBA_CACHE_DIR", str(REPO / ".venv" / "numba-cache"))
+sys.path.insert(0, str(REPO / "tests" / "helpers"))  # helpers shared by test folders (listening_pages)
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 

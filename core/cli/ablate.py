@@ -44,6 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..experiments import comparison_rows, run_recipe, write_comparison
+    from ..reports.comparison import write_comparison_page
     from ..experiments.ablation import check_tracker, reference_eval_stage
     from ..experiments.report import default_baseline, gap_reference, table
     from ..experiments.shared_start import shared_start_overrides
@@ -100,7 +101,9 @@ def run(args: argparse.Namespace) -> int:
         if why_not:
             console.out.print(f"no sync gap closed: {why_not}", markup=False)
         paths = write_comparison(rows, args.out, title)
-        console.out.print(f"wrote {paths['csv']} and {paths['png']} ({time.monotonic() - started:.0f} s)", markup=False)
+        page = write_comparison_page(args.out)
+        console.out.print(f"wrote {paths['csv']} and {paths['png']} ({time.monotonic() - started:.0f} s); listen: {page}",
+                          markup=False)
     if failures:
         console.error(f"{len(failures)} recipe(s) failed: {', '.join(map(str, failures))}")
         return 2

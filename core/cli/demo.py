@@ -65,7 +65,8 @@ def shipped_weights(folder: Path, recipe) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..experiments import comparison_rows, run_recipe
+    from ..experiments import comparison_rows, run_recipe, write_comparison
+    from ..reports.comparison import write_comparison_page
     from ..experiments.ablation import check_tracker, reference_eval_stage
     from ..experiments.report import TARGET_LABEL, GapReference, table
     from ..experiments.shipped import check_recipe, install_weights, read_shipped
@@ -112,6 +113,8 @@ def run(args: argparse.Namespace) -> int:
                                   f"(FD uses an offline embedding, NOT comparable with published FAD)", console.out.width))
     console.out.print(verdict(runs[0].evaluation, runs[1].evaluation, names), markup=False)
     pictures = draw_side_by_side(runs, args.out / "side-by-side", args.tracker)
+    write_comparison(rows, args.out, f"demo: {args.songs} songs per model, beats by {args.tracker}")
+    page = write_comparison_page(args.out)
     console.out.print(
         f"\ngenerated songs:  {', '.join(str(r.samples) for r in runs)} (song_*/: one WAV per track, mix.wav, beats.png)\n"
         f"side by side:     {args.out / 'side-by-side'}/song_*.png ({len(pictures)} pictures: each track's mel and beats, "
@@ -119,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
         f"held-out songs:   {references.raw}\n"
         f"training runs:    {', '.join(str(r.run) for r in runs)}\n"
         f"evaluations:      {', '.join(str(r.evaluation) for r in runs)} (and .csv, .per_song.csv)\n"
+        f"listen:           {page} (both models' songs side by side, the held-out songs below)\n"
         f"time:             {time.monotonic() - started:.0f} s",
         markup=False,
     )

@@ -11,22 +11,26 @@ from .collect import RunView, collect
 PAGE = "index.html"
 
 
-def _number(value: float | None) -> str:
+def number(value: float | None) -> str:
     return "-" if value is None else f"{value:.4g}"
 
 
-def render(run: RunView, folder_name: str) -> str:
-    """The page's HTML; every value from a file or a recipe is escaped (autoescape)."""
+def environment():
+    """The Jinja2 environment of the page templates (beside this module)."""
     import jinja2
 
-    environment = jinja2.Environment(
+    return jinja2.Environment(
         loader=jinja2.FileSystemLoader(str(Path(__file__).parent)),
         autoescape=True,  # song names, notes, recipes and commands come from files: never markup
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    return environment.get_template("index.html.j2").render(run=run, number=_number, folder_name=folder_name)
+
+
+def render(run: RunView, folder_name: str) -> str:
+    """The page's HTML; every value from a file or a recipe is escaped (autoescape)."""
+    return environment().get_template("index.html.j2").render(run=run, number=number, folder_name=folder_name)
 
 
 def write_report(folder: str | os.PathLike, evaluation: str | os.PathLike | None = None) -> Path:

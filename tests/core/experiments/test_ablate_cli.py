@@ -7,6 +7,7 @@ import csv
 import math
 
 import pytest
+from listening_pages import read_page
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +37,8 @@ def test_ablate_two_recipes_end_to_end_then_resume(cli, repo, tmp_path, tiny_ove
             assert math.isfinite(float(row["FD"])) and float(row["FD"]) >= 0
     assert (out / "comparison.png").stat().st_size > 0
     assert (out / "bench-synctrack" / "samples" / "song_001" / "drums.wav").is_file()
+    page = read_page(out)  # song i of both recipes in one row, the comparison table with one row per set
+    assert len(page.audio) >= 2 * 2 * 5 and page.rows >= 1 + 4 and "listen:" in first.stdout
 
     second = cli(*args, env={**tiny_env, "COLUMNS": "200"})
     assert second.returncode == 0, second.stderr[-3000:]

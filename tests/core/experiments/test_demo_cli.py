@@ -10,6 +10,7 @@ import pytest
 from synctrack.cli.demo import DEMO_RECIPES, WEIGHTS_FOLDER, shipped_weights
 from synctrack.experiments.shipped import check_recipe, read_shipped
 from synctrack.recipe import load_recipe
+from listening_pages import read_page
 
 MODELS = ("bench-synctrack", "bench-no-mixers")
 
@@ -41,6 +42,9 @@ def check_side_by_side(result, out, songs):
     for fragment in ("CBS", "CBD", "beating tracks", "held-out songs", "side by side:"):
         assert fragment in result.stdout, fragment
     assert sorted(p.name for p in (out / "side-by-side").glob("*.png")) == [f"song_{i:03d}.png" for i in range(songs)]
+    page = read_page(out)  # the listening page: both models' songs side by side, the held-out songs below
+    assert len(page.audio) >= 2 * songs * 5 and "held-out songs" in " ".join(page.text)
+    assert f"{MODELS[0]}/samples/song_000/beats.png" in page.images and "comparison.png" in page.images
 
 
 def test_demo_from_scratch_with_a_tiny_step_count(cli, tmp_path, tiny_overrides, tiny_env):

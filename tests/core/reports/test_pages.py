@@ -4,7 +4,6 @@ page, every value from a file is escaped, and an old run folder gets a page too.
 from __future__ import annotations
 
 import json
-from html.parser import HTMLParser
 from urllib.parse import unquote
 
 import pytest
@@ -15,31 +14,9 @@ from synctrack.api import Songs
 from synctrack.cli import main
 from synctrack.reports import SAMPLING_RECORD, write_report
 from synctrack.reports.pictures import draw_beat_pictures
+from listening_pages import Page
 
 RATE = 16000
-
-
-class Page(HTMLParser):
-    """The parts of a page the tests look at: audio and image sources, scripts, table rows, all text."""
-
-    def __init__(self, html: str) -> None:
-        super().__init__()
-        self.audio, self.images, self.scripts, self.rows, self.text = [], [], 0, 0, []
-        self.feed(html)
-
-    def handle_starttag(self, tag, attrs):
-        attributes = dict(attrs)
-        if tag == "audio":
-            self.audio.append(attributes["src"])
-        elif tag == "img":
-            self.images.append(attributes["src"])
-        elif tag == "script":
-            self.scripts += 1
-        elif tag == "tr":
-            self.rows += 1
-
-    def handle_data(self, data):
-        self.text.append(data)
 
 
 def click_songs(count: int = 2, seconds: float = 2.0) -> Songs:

@@ -1,0 +1,95 @@
+"""The page of an ablation or demo folder: the recipes' songs from the same initial noise, side by side.
+
+``synctrack ablate`` and ``synctrack demo`` leave ``<out>/<recipe>/samples/`` (the songs), ``<out>/<recipe>/
+eval-<tracker>.json`` (their evaluation), ``<out>/references/<kind>-<hash>/`` (held-out songs, raw and through
+the front end) and ``<out>/comparison.csv`` / ``comparison.png``. The page puts song ``i`` of every recipe in
+one row, so a listener compares with and without a mixer on the same song, and the held-out songs below,
+labelled.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..files import write_text_atomically
+from .collect import RunView, collect, evaluation_reports
+from .page import PAGE, environment, number
+
+COMPARISON_TABLE = "comparison.csv"
+REFERENCE_LABELS = {"raw": "held-out songs", "codec": "held-out songs through the front end"}
+
+
+@dataclass
+class ComparisonView:
+    title: str
+    columns: list[str]  # the comparison table's header
+    rows: list[list[str]]  # its cells, numbers formatted with their intervals
+    picture: str | None
+    recipes: list[tuple[str, RunView]]  # song paths relative to the page
+    references: list[tuple[str, RunView]]
+    song_names: list[str]
+
+
+def _relative(view: RunView, prefix: str) -> RunView:
+    """``view`` with every song link made relative to the folder ``prefix`` levels up."""
+    for song in view.songs:
+        song.tracks = [(name, f"{prefix}/{path}") for name, path in song.tracks]
+        song.picture = f"{prefix}/{song.picture}" if song.picture else None
+    return view
+
+
+def _table(path: Path) -> tuple[list[str], list[list[str]]]:
+    """comparison.csv as a header and rows, each metric with its interval in one cell."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        records = list(csv.DictReader(handle))
+    if not records:
+        return [], []
+    fields = list(records[0])
+    metrics = [name for name in fields if f"{name}_ci_low" in fields]
+    extra = [name for name in fields if name.endswith("_gap_closed_percent")]
+    header = ["recipe", "kind", "songs", *metrics, *[name.replace("_gap_closed_percent", " gap closed") for name in extra]]
+    rows = []
+    for record in records:
+        cells = [record["recipe"], record["kind"], record["songs"]]
+        for name in metrics:
+            value = record[name]
+            cells.append("-" if value == "" else f"{number(float(value))} [{number(float(record[name + '_ci_low']))}, "
+                                                    f"{number(float(record[name + '_ci_high']))}]")
+        cells += [f"{float(record[name]):.0f}%" if record[name] else "" for name in extra]
+        rows.append(cells)
+    return header, rows
+
+
+def is_comparison(folder: Path) -> bool:
+    return (folder / COMPARISON_TABLE).is_file()
+
+
+def collect_comparison(folder: Path) -> ComparisonView:
+    """Read an ablation or demo output folder (see the module doc)."""
+    header, rows = _table(folder / COMPARISON_TABLE)
+    names = [row[0] for row in rows if row[1] == "model"] or sorted(p.name for p in folder.iterdir() if (p / "samples").is_dir())
+    recipes = []
+    for name in names:
+        samples = folder / name / "samples"
+        if samples.is_dir():
+            reports = evaluation_reports(folder / name)
+            recipes.append((name, _relative(collect(samples, reports[0] if reports else None), f"{name}/samples")))
+    references = []
+    for path in sorted((folder / "references").glob("*-*")) if (folder / "references").is_dir() else []:
+        label = REFERENCE_LABELS.get(path.name.split("-", 1)[0], path.name)
+        references.append((label, _relative(collect(path), f"references/{path.name}")))
+    songs = [song.name for song in recipes[0][1].songs] if recipes else []
+    return ComparisonView(folder.name, header, rows, COMPARISON_TABLE.replace(".csv", ".png")
+                          if (folder / "comparison.png").is_file() else None, recipes, references, songs)
+
+
+def write_comparison_page(folder: str | os.PathLike) -> Path:
+    """Write ``folder/index.html`` for an ablation or demo folder; returns its path."""
+    folder = Path(folder)
+    view = collect_comparison(folder)
+    songs = {name: {song.name: song for song in run.songs} for name, run in view.recipes}
+    html = environment().get_template("comparison.html.j2").render(view=view, songs=songs, number=number)
+    return write_text_atomically(folder / PAGE, html)
