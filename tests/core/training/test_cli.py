@@ -222,7 +222,8 @@ def test_sample_refuses_a_non_empty_folder_and_overwrite_replaces_it_whole(train
     assert (out / "song_000" / "guitar.wav").read_bytes() == b"old"
     code, _, err = run(capsys, "sample", trained, "--num", 2, "--steps", 2, "--out", out, "--overwrite")
     assert code == 0, err
-    assert sorted(p.name for p in out.iterdir()) == ["song_000", "song_001"]
+    # the new songs, their record and their listening page: nothing of the old songs
+    assert sorted(p.name for p in out.iterdir()) == ["index.html", "sampling.json", "song_000", "song_001"]
     assert {p.name for p in (out / "song_000").iterdir()} == {"bass.wav", "drums.wav", "mix.wav", "mels.png"}
 
 
