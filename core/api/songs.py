@@ -10,7 +10,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import UserError
 
 
 @dataclass
@@ -120,6 +119,4 @@ class Songs:
             for slot, track in enumerate(song):
                 if track is not None:
                     waveforms[row, slot, : track.shape[0]] = track
-        if not found.songs:
-            raise UserError(f"{folder}: no songs found")
         return cls(torch.from_numpy(waveforms), found.tracks, rate, names=[song.name for song in found.songs])

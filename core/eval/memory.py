@@ -3,7 +3,7 @@
 Evaluation sees a set of songs as a :class:`~synctrack.eval.layout.SongFolder` whose track entries are
 paths or :class:`MemoryTrack` objects; the three functions here (:func:`read_track`, :func:`track_format`,
 :func:`track_digest`) are the only places that tell them apart. A song set sampled in memory is therefore
-scored by the same code as a folder of WAVs, and, with ``as_written`` (the default of
+scored by the same code as a folder of WAVs, and, with ``written`` (the default of
 :func:`memory_folder`), to the same numbers: the samples are clipped and rounded to 16-bit PCM as
 :func:`synctrack.audio.write_song` writes them.
 """
@@ -92,12 +92,12 @@ def memory_folder(
     :meth:`synctrack.Songs.write` writes; without it the float samples are scored as they are.
     """
     waveforms = np.asarray(waveforms, dtype=np.float32)
-    if not np.isfinite(waveforms).all():
-        song = int(np.argwhere(~np.isfinite(waveforms))[0][0])
-        raise UserError(f"{label}: song {song_names[song]} holds NaN or infinite samples; metrics of such audio mean nothing")
     if waveforms.ndim != 3 or waveforms.shape[1] != len(track_names) or waveforms.shape[0] != len(song_names):
         raise ValueError(f"waveforms must be [N, S, L] with N = {len(song_names)} songs and S = {len(track_names)} "
                          f"tracks, got shape {tuple(waveforms.shape)}")
+    if not np.isfinite(waveforms).all():
+        song = int(np.argwhere(~np.isfinite(waveforms))[0][0])
+        raise UserError(f"{label}: song {song_names[song]} holds NaN or infinite samples; metrics of such audio mean nothing")
     songs = []
     for song_name, song in zip(song_names, waveforms):
         entries = {**dict(zip(track_names, song)), MIX_NAME: np.clip(song.sum(axis=0), -1.0, 1.0)}
