@@ -10,6 +10,8 @@ side), so that the cosine schedule ends with the budget; ``timeout -s TERM`` sto
 Examples (docs/learning-speed.md lists what was run):
   python benchmarks/learning_speed.py --out runs/ls/cheap --minutes 10 --madmom \\
       recipes/bench/synctrack.yaml recipes/bench/no-mixers.yaml -- model.encoder.mel.n_mels=16
+  python benchmarks/learning_speed.py --out runs/ls/e10 --madmom runs/ls/recipes/p8-synctrack.yaml \
+      runs/ls/recipes/p8-no-mixers.yaml --steps p8-synctrack=874 p8-no-mixers=1028 -- train.seed=0
 """
 
 from __future__ import annotations
@@ -73,6 +75,35 @@ def step_seconds(run: Path) -> float:
     return (last_time - first_time) / (last_step - first_step)
 
 
+def fixed_steps(pairs: list[str], names: list[str]) -> dict[str, int]:
+    """``["p8-synctrack=874", ...]`` -> ``{"p8-synctrack": 874, ...}``, one positive count for every arm."""
+    steps = {}
+    for pair in pairs:
+        name, _, count = pair.partition("=")
+        if name not in names or not count.isdigit() or int(count) < 1:
+            raise SystemExit(f"--steps {pair!r}: expected NAME=STEPS with NAME one of {names} and STEPS a positive integer")
+        steps[name] = int(count)
+    if missing := [name for name in names if name not in steps]:
+        raise SystemExit(f"--steps: no step count for {missing}; give NAME=STEPS for every arm")
+    return steps
+
+
+def planned_steps(recipes: list[Path], names: list[str], out: Path, overrides: list[str], minutes: float,
+                  probe_every: int) -> tuple[dict[str, float], dict[str, int]]:
+    """Each arm's seconds per step (measured side by side) and the steps that fill ``minutes`` of wall time."""
+    measure = out / "measure"
+    measure.mkdir(exist_ok=True)
+    train_side_by_side(recipes, measure, overrides, dict.fromkeys(names, MEASURE_STEPS), ["train.log_every=1"], None)
+    per_step = {name: step_seconds(measure / name / "run") for name in names}
+    budget = 60.0 * minutes
+    # the probes run inside the budget's wall time: leave them room (about 20 s each at 8 songs)
+    steps = {}
+    for name in names:
+        probes = budget / (probe_every * per_step[name])
+        steps[name] = max(int((budget - 20.0 * probes) / per_step[name]), 1)
+    return per_step, steps
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("recipes", nargs="+", type=Path)
@@ -81,6 +112,9 @@ def main() -> int:
     parser.add_argument("--probe-every", type=int, default=50)
     parser.add_argument("--madmom", action="store_true", help="then score 16 songs per arm with madmom (synctrack ablate)")
     parser.add_argument("--samples", type=int, default=16)
+    parser.add_argument("--steps", nargs="+", metavar="NAME=STEPS", default=None,
+                        help="fixed step counts per arm (recipe name=steps) instead of --minutes: no measuring phase and "
+                             "no time limit, so the result does not depend on what else runs on the machine")
     argv = sys.argv[1:]  # overrides for every arm follow "--" (argparse would take them for recipes)
     split = argv.index("--") if "--" in argv else len(argv)
     arguments, overrides = parser.parse_args(argv[:split]), argv[split + 1:]
@@ -88,21 +122,16 @@ def main() -> int:
     out.mkdir(parents=True, exist_ok=True)
     names = [recipe_name(recipe, overrides) for recipe in arguments.recipes]
 
-    measure = out / "measure"
-    measure.mkdir(exist_ok=True)
-    train_side_by_side(arguments.recipes, measure, overrides, dict.fromkeys(names, MEASURE_STEPS), ["train.log_every=1"], None)
-    per_step = {name: step_seconds(measure / name / "run") for name in names}
-    budget = 60.0 * arguments.minutes
-    # the probes run inside the budget's wall time: leave them room (about 20 s each at 8 songs)
-    steps = {}
-    for name in names:
-        probes = budget / (arguments.probe_every * per_step[name])
-        steps[name] = max(int((budget - 20.0 * probes) / per_step[name]), 1)
+    if arguments.steps is not None:
+        steps, per_step, limit_s = fixed_steps(arguments.steps, names), {}, None
+    else:
+        per_step, steps = planned_steps(arguments.recipes, names, out, overrides, arguments.minutes, arguments.probe_every)
+        limit_s = 60.0 * arguments.minutes + 120
     print(json.dumps({"seconds_per_step": per_step, "steps": steps}, indent=2), flush=True)
 
     wall = train_side_by_side(arguments.recipes, out, overrides, steps,
-                              [f"train.probe_every={arguments.probe_every}", "train.probe_songs=4", "train.checkpoint_every=100000"], budget + 120)
-    summary = {"overrides": overrides, "minutes": arguments.minutes, "seconds_per_step_one_thread": per_step,
+                              [f"train.probe_every={arguments.probe_every}", "train.probe_songs=4", "train.checkpoint_every=100000"], limit_s)
+    summary = {"overrides": overrides, "minutes": None if arguments.steps else arguments.minutes, "seconds_per_step_one_thread": per_step,
                "steps": steps, "wall_seconds": wall, "probe": {}}
     for name in names:
         result = subprocess.run(synctrack("probe", str(out / name / "run"), "--json", str(out / f"{name}.probe.json")),

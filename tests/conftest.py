@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -12,7 +11,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 os.environ.setdefault("NUMBA_CACHE_DIR", str(REPO / ".venv" / "numba-cache"))
-sys.path.insert(0, str(REPO / "tests" / "helpers"))  # helpers shared by test folders (listening_pages)
+sys.path.insert(0, str(REPO / "tests" / "helpers"))  # helpers shared by test folders (listening_pages, browser)
+from commands import run_cli  # noqa: E402  (on the path just above)
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
@@ -27,19 +27,6 @@ def _clean_plugin_environment(monkeypatch):
 @pytest.fixture
 def repo() -> Path:
     return REPO
-
-
-def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    """Run ``python -m synctrack ARGS`` in a fresh process; returns the completed process (text output)."""
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
-        [sys.executable, "-m", "synctrack", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        cwd=cwd or REPO,
-        timeout=timeout,
-    )
 
 
 @pytest.fixture

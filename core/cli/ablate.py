@@ -13,6 +13,7 @@ weights with its mixers zero-initialised (so each starts as RUN's model), then t
 from __future__ import annotations
 
 import argparse
+import shlex
 import time
 from pathlib import Path
 
@@ -101,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         if why_not:
             console.out.print(f"no sync gap closed: {why_not}", markup=False)
         paths = write_comparison(rows, args.out, title)
-        page = write_comparison_page(args.out)
+        page = write_comparison_page(args.out, shlex.join(["synctrack", *getattr(args, "argv", [])]))
         console.out.print(f"wrote {paths['csv']} and {paths['png']} ({time.monotonic() - started:.0f} s); listen: {page}",
                           markup=False)
     if failures:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import time
 from pathlib import Path
 
@@ -114,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     console.out.print(verdict(runs[0].evaluation, runs[1].evaluation, names), markup=False)
     pictures = draw_side_by_side(runs, args.out / "side-by-side", args.tracker)
     write_comparison(rows, args.out, f"demo: {args.songs} songs per model, beats by {args.tracker}")
-    page = write_comparison_page(args.out)
+    page = write_comparison_page(args.out, shlex.join(["synctrack", *getattr(args, "argv", [])]))
     console.out.print(
         f"\ngenerated songs:  {', '.join(str(r.samples) for r in runs)} (song_*/: one WAV per track, mix.wav, beats.png)\n"
         f"side by side:     {args.out / 'side-by-side'}/song_*.png ({len(pictures)} pictures: each track's mel and beats, "

@@ -123,8 +123,25 @@ def sample_stage(run: RecipeRun, songs: int, seed: int, steps: int | None = None
         clear_folder(run.samples)
     for batch in sample_batches(checkpoint, songs, seed=seed, steps=steps):
         batch.write(run.samples)
+    write_sampling_record(run, checkpoint, request)
     write_text_atomically(marker, json.dumps(request, indent=2))
     return "ran"
+
+
+def write_sampling_record(run: RecipeRun, checkpoint: Path, request: dict[str, Any]) -> None:
+    """``samples/sampling.json``, the record ``synctrack sample`` writes too: the listening page shows the
+    checkpoint and the resolved recipe that made these songs."""
+    from ..files import write_text_atomically
+    from ..reports import SAMPLING_RECORD
+    from ..training.checkpoint import load_checkpoint
+
+    record = {
+        "title": f"{run.name}: {request['songs']} song(s) from {checkpoint.name}",
+        "checkpoint": str(checkpoint),
+        "seed": request["seed"],
+        "recipe": load_checkpoint(checkpoint, trainer_state=False)["recipe"],
+    }
+    write_text_atomically(run.samples / SAMPLING_RECORD, json.dumps(record, indent=2) + "\n")
 
 
 def _evaluate(folder: Path, report: Path, metrics: Sequence[str], tracker: str, workers: int | None,

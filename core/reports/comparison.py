@@ -1,15 +1,17 @@
 """The page of an ablation or demo folder: the recipes' songs from the same initial noise, side by side.
 
 ``synctrack ablate`` and ``synctrack demo`` leave ``<out>/<recipe>/samples/`` (the songs), ``<out>/<recipe>/
-eval-<tracker>.json`` (their evaluation), ``<out>/references/<kind>-<hash>/`` (held-out songs, raw and through
-the front end) and ``<out>/comparison.csv`` / ``comparison.png``. The page puts song ``i`` of every recipe in
+eval-<tracker>.json`` (their evaluation), ``<out>/<recipe>/samples/sampling.json`` (the checkpoint and the resolved
+recipe), ``<out>/references/<kind>-<hash>/`` (held-out songs, raw and through the front end), ``<out>/comparison.csv``
+/ ``comparison.png`` and ``<out>/comparison.json`` (the command line). The page puts song ``i`` of every recipe in
 one row, so a listener compares with and without a mixer on the same song, and the held-out songs below,
-labelled.
+labelled; each recipe's resolved YAML is one collapsible block.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,7 @@ from .collect import RunView, collect, evaluation_reports
 from .page import PAGE, environment, number
 
 COMPARISON_TABLE = "comparison.csv"
+COMPARISON_RECORD = "comparison.json"  # {"command": ...}: what made the folder, for the page
 REFERENCE_LABELS = {"raw": "held-out songs", "codec": "held-out songs through the front end"}
 
 
@@ -31,6 +34,7 @@ class ComparisonView:
     recipes: list[tuple[str, RunView]]  # song paths relative to the page
     references: list[tuple[str, RunView]]
     song_names: list[str]
+    command: str | None = None  # the ablate or demo command line
 
 
 def _relative(view: RunView, prefix: str) -> RunView:
@@ -82,13 +86,22 @@ def collect_comparison(folder: Path) -> ComparisonView:
         label = REFERENCE_LABELS.get(path.name.split("-", 1)[0], path.name)
         references.append((label, _relative(collect(path), f"references/{path.name}")))
     songs = [song.name for song in recipes[0][1].songs] if recipes else []
+    record_path = folder / COMPARISON_RECORD
+    record = json.loads(record_path.read_text(encoding="utf-8")) if record_path.is_file() else {}
     return ComparisonView(folder.name, header, rows, COMPARISON_TABLE.replace(".csv", ".png")
-                          if (folder / "comparison.png").is_file() else None, recipes, references, songs)
+                          if (folder / "comparison.png").is_file() else None, recipes, references, songs,
+                          record.get("command"))
 
 
-def write_comparison_page(folder: str | os.PathLike) -> Path:
-    """Write ``folder/index.html`` for an ablation or demo folder; returns its path."""
+def write_comparison_page(folder: str | os.PathLike, command: str | None = None) -> Path:
+    """Write ``folder/index.html`` for an ablation or demo folder; returns its path.
+
+    ``command`` (the command line that made the folder) is kept in ``comparison.json`` so that ``synctrack
+    report`` shows it again when it rebuilds the page.
+    """
     folder = Path(folder)
+    if command is not None:
+        write_text_atomically(folder / COMPARISON_RECORD, json.dumps({"command": command}, indent=2) + "\n")
     view = collect_comparison(folder)
     songs = {name: {song.name: song for song in run.songs} for name, run in view.recipes}
     html = environment().get_template("comparison.html.j2").render(view=view, songs=songs, number=number)

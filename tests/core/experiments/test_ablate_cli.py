@@ -39,6 +39,12 @@ def test_ablate_two_recipes_end_to_end_then_resume(cli, repo, tmp_path, tiny_ove
     assert (out / "bench-synctrack" / "samples" / "song_001" / "drums.wav").is_file()
     page = read_page(out)  # song i of both recipes in one row, the comparison table with one row per set
     assert len(page.audio) >= 2 * 2 * 5 and page.rows >= 1 + 4 and "listen:" in first.stdout
+    text = "".join(page.text)  # the command line and each recipe's resolved YAML, as the trained checkpoint stores it
+    assert f"synctrack ablate {recipes[0]}" in text and f"--out {out}" in text
+    for name in ("bench-synctrack", "bench-no-mixers"):
+        assert f"{name}: the recipe (resolved), checkpoint " in text
+        assert f"name: {name}" in text
+    assert "head_dim: 8" in text  # the overrides are in the resolved recipe
 
     second = cli(*args, env={**tiny_env, "COLUMNS": "200"})
     assert second.returncode == 0, second.stderr[-3000:]

@@ -4,12 +4,16 @@ from the shipped weights by default, from scratch with --train; bad shipped weig
 from __future__ import annotations
 
 import shutil
+from urllib.parse import unquote
 
 import pytest
+import soundfile
 
 from synctrack.cli.demo import DEMO_RECIPES, WEIGHTS_FOLDER, shipped_weights
 from synctrack.experiments.shipped import check_recipe, read_shipped
 from synctrack.recipe import load_recipe
+from browser import AUDIO_DURATIONS, headless_chromium
+from commands import run_cli
 from listening_pages import read_page
 
 MODELS = ("bench-synctrack", "bench-no-mixers")
@@ -57,15 +61,43 @@ def test_demo_from_scratch_with_a_tiny_step_count(cli, tmp_path, tiny_overrides,
     assert "sync gap closed" in result.stdout or "beating tracks against" in result.stdout
 
 
-def test_demo_from_the_shipped_weights(cli, tmp_path, tiny_env):
-    out = tmp_path / "demo"
-    result = cli("demo", "--songs", "1", "--sample-steps", "2", "--tracker", "librosa", "--out", str(out),
-                 env={**tiny_env, "COLUMNS": "250"})
+@pytest.fixture(scope="module")
+def shipped_demo(tmp_path_factory):
+    """``synctrack demo`` from the shipped weights, one song, two sampler steps: (the process, its --out)."""
+    root = tmp_path_factory.mktemp("shipped-demo")
+    out = root / "demo"
+    result = run_cli("demo", "--songs", "1", "--sample-steps", "2", "--tracker", "librosa", "--out", str(out),
+                     env={"SYNCTRACK_CACHE": str(root / "cache"), "COLUMNS": "250"})
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    return result, out
+
+
+def test_demo_from_the_shipped_weights(shipped_demo):
+    result, out = shipped_demo
     assert "(shipped weights)" in result.stdout
     check_side_by_side(result, out, 1)
     for name in MODELS:  # the shipped step, not a training run
         assert not (out / name / "run" / "log.jsonl").exists()
+
+
+def test_the_demo_page_in_a_real_browser(shipped_demo):
+    """Headless Chromium opens the page from file://: no console error (a missing picture or WAV would be one),
+    every player's duration is its WAV's, and "play together" starts the song's tracks but not its mix."""
+    _, out = shipped_demo
+    with headless_chromium() as browser:
+        browser.get((out / "index.html").as_uri())
+        players = browser.execute_async_script(AUDIO_DURATIONS)
+        browser.find_element("css selector", ".song button").click()
+        playing = browser.execute_script(
+            "return Array.from(document.querySelector('.song').querySelectorAll('audio'))"
+            ".map(a => [a.getAttribute('src'), !a.paused]);")
+        errors = [entry["message"] for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
+    assert errors == []
+    assert len(players) == len(read_page(out).audio) >= 2 * 5
+    for source, duration, error in players:
+        assert error is None, source
+        assert duration == pytest.approx(soundfile.info(out / unquote(source)).duration, abs=1e-3), source
+    assert playing and all(on != source.endswith("/mix.wav") for source, on in playing), playing
 
 
 @pytest.mark.parametrize("damage", ["missing", "truncated"])

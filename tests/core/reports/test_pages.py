@@ -13,8 +13,9 @@ import synctrack
 from synctrack.api import Songs
 from synctrack.cli import main
 from synctrack.reports import SAMPLING_RECORD, write_report
+from synctrack.reports.comparison import write_comparison_page
 from synctrack.reports.pictures import draw_beat_pictures
-from listening_pages import Page
+from listening_pages import Page, read_page
 
 RATE = 16000
 
@@ -74,6 +75,24 @@ def test_values_from_files_are_escaped(tmp_path):
     assert (folder / unquote(page.images[0])).is_file()
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "&lt;loud &amp; clear&gt;" in html
     assert "<script>alert(1)" in " ".join(page.text)
+
+
+def test_the_comparison_page_escapes_the_command_and_each_recipe(tmp_path, capsys):
+    folder = tmp_path / "ablation"
+    for name in ("with", "without"):
+        click_songs(1).write(folder / name / "samples")
+        record = {"checkpoint": f"run/step_{name}", "recipe": f"name: {name}\nnote: </pre><script>alert(1)</script>"}
+        (folder / name / "samples" / SAMPLING_RECORD).write_text(json.dumps(record))
+    (folder / "comparison.csv").write_text("")
+    write_comparison_page(folder, command="synctrack ablate <a.yaml>")
+    (folder / "index.html").unlink()
+    assert main(["report", str(folder)]) == 0  # the rebuilt page keeps the command (comparison.json)
+    page = read_page(folder)
+    text = "".join(page.text)
+    assert page.scripts == 1 and "synctrack ablate <a.yaml>" in text
+    for name in ("with", "without"):
+        assert f"{name}: the recipe (resolved), checkpoint run/step_{name}" in text
+        assert f"name: {name}\nnote: </pre><script>alert(1)</script>" in text
 
 
 def test_report_rebuilds_the_page_of_an_older_folder(tmp_path, capsys):
