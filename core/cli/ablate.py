@@ -8,6 +8,9 @@ paper's form (mean and 95% CI) with the sync gap closed against the baseline rec
 recipe named *no-mixers), ``comparison.csv`` and ``comparison.png`` in the output folder. Overrides apply to
 every recipe. ``--start-from RUN`` is the paper's protocol: every recipe's denoiser starts from RUN's trained
 weights with its mixers zero-initialised (so each starts as RUN's model), then trains --train-steps more.
+``--seeds K`` trains each recipe K times and pools them; ``paired.csv`` gives every recipe minus the baseline
+(else the first recipe), song by song from the same noise, with an interval over songs and seeds
+(docs/results.md).
 """
 
 from __future__ import annotations
@@ -40,7 +43,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="the paper's protocol: start every recipe from this run's weights, mixers zero-initialised")
     parser.add_argument("--baseline", default=None, metavar="NAME",
                         help="recipe name the sync gap closed is measured from (default: the one named *no-mixers)")
+    parser.add_argument("--seeds", type=positive_int, default=1, metavar="K",
+                        help="training seeds per recipe (train.seed + k, sampling seed + k; runs under OUT/seed-k/): "
+                             "the table pools them and paired.csv gives each recipe minus the baseline with an interval "
+                             "over songs and seeds (default 1)")
     parser.set_defaults(handler=run)
+
+
+def training_seed(path: Path, overrides: list[str]) -> int:
+    """The recipe's own ``train.seed`` (seed k of ``--seeds`` trains with it + k)."""
+    from ..recipe import load_recipe
+
+    return int(load_recipe(path, overrides).get("train.seed") or 0)
+
+
+def write_paired(per_seed: list[list[tuple[str, Path]]], baseline: str, out: Path) -> Path:
+    """Print every recipe minus ``baseline``, paired song by song and seed by seed; write ``out/paired.csv``."""
+    from ..experiments.seeds import PAIRED_TABLE, paired_csv, paired_differences, paired_table
+    from ..files import write_text_atomically
+
+    reports = {name: [dict(models)[name] for models in per_seed] for name, _ in per_seed[0]}
+    differences = paired_differences(reports, baseline)
+    console.out.print(paired_table(differences, f"paired against {baseline}: the same songs (same initial noise), "
+                                                f"mean difference [95% CI over songs and seeds]; * the interval excludes 0"))
+    return write_text_atomically(out / PAIRED_TABLE, paired_csv(differences))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -48,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
     from ..reports.comparison import write_comparison_page
     from ..experiments.ablation import check_tracker, reference_eval_stage
     from ..experiments.report import default_baseline, gap_reference, table
+    from ..experiments.seeds import seeded_rows
     from ..experiments.shared_start import shared_start_overrides
     from ..recipe import load_recipe
 
@@ -66,45 +93,59 @@ def run(args: argparse.Namespace) -> int:
         if name in names:
             raise UserError(f"{path} and {names[name]} share the name {name!r}; their outputs would collide: rename one")
         names[name] = path
+    names_by_path = {path: name for name, path in names.items()}
     if args.baseline is not None and args.baseline not in names:
         raise UserError(f"--baseline {args.baseline!r} is not one of the recipes' names: {', '.join(names)}")
     check_tracker(args.tracker)  # a missing madmom fails now, not after the first recipe's training
     references_root = args.out / "references"
-    models, failures, ground_truth = [], [], {}
+    per_seed: list[list[tuple[str, Path]]] = [[] for _ in range(args.seeds)]
+    failures, ground_truth = [], {}
     started = time.monotonic()
-    for path in recipes:
-        steps = args.train_steps or int(load_recipe(path, overrides).get("train.steps") or 0) or 1
-        console.out.rule(f"{path} ({steps} steps, {args.samples} songs)")
-        try:
-            run_, references = run_recipe(
-                path, args.out, steps, args.samples, references_root, per_recipe[path], args.seed, args.sample_steps,
-                args.workers, on_stage=lambda r, stage: console.out.print(f"[bold]{r.name}[/bold]: {stage}"),
-                tracker=args.tracker, console=console.err,
-            )
-        except StoppedBySignal:  # a preemption stops the whole ablation (exit 143), not just this recipe
-            raise
-        except UserError as error:
-            console.error(str(error))
-            failures.append(path)
-            continue
-        console.out.print(f"{run_.name}: " + ", ".join(f"{k} {v}" for k, v in run_.stages.items()), markup=False)
-        models.append((run_.name, run_.evaluation))
-        for label, folder in (("held-out songs", references.raw), ("held-out songs through the front end", references.codec)):
-            ground_truth.setdefault(folder, (label, reference_eval_stage(folder, args.workers, args.tracker)))
-    if models:
+    for seed in range(args.seeds):
+        out = args.out if args.seeds == 1 else args.out / f"seed-{seed}"
+        for path in recipes:
+            if path in failures:
+                continue
+            steps = args.train_steps or int(load_recipe(path, overrides).get("train.steps") or 0) or 1
+            seeded = [] if args.seeds == 1 else [f"train.seed={training_seed(path, per_recipe[path]) + seed}"]
+            label = "" if args.seeds == 1 else f", seed {seed + 1} of {args.seeds}"
+            console.out.rule(f"{path} ({steps} steps, {args.samples} songs{label})")
+            try:
+                run_, references = run_recipe(
+                    path, out, steps, args.samples, references_root, [*per_recipe[path], *seeded], args.seed + seed,
+                    args.sample_steps, args.workers, tracker=args.tracker, console=console.err,
+                    on_stage=lambda r, stage: console.out.print(f"[bold]{r.name}[/bold]: {stage}"),
+                )
+            except StoppedBySignal:  # a preemption stops the whole ablation (exit 143), not just this recipe
+                raise
+            except UserError as error:
+                console.error(str(error))
+                failures.append(path)
+                continue
+            console.out.print(f"{run_.name}: " + ", ".join(f"{k} {v}" for k, v in run_.stages.items()), markup=False)
+            per_seed[seed].append((run_.name, run_.evaluation))
+            for label_, folder in (("held-out songs", references.raw), ("held-out songs through the front end", references.codec)):
+                ground_truth.setdefault(folder, (label_, reference_eval_stage(folder, args.workers, args.tracker)))
+    failed = {names_by_path[path] for path in failures}
+    per_seed = [[(name, report) for name, report in models if name not in failed] for models in per_seed]
+    if per_seed[0]:
         truth = [(label if len(ground_truth) <= 2 else f"{label} ({folder.name})", report)
                  for folder, (label, report) in ground_truth.items()]
-        baseline = args.baseline or default_baseline([name for name, _ in models])
-        gap, why_not = gap_reference(baseline, [name for name, _ in models], [label for label, _ in truth])
-        rows = comparison_rows(models, truth, gap)
-        title = f"ablation: {len(models)} recipe(s), {args.samples} songs each, beats by {args.tracker}"
+        models = [name for name, _ in per_seed[0]]
+        baseline = args.baseline or default_baseline(models)
+        gap, why_not = gap_reference(baseline, models, [label for label, _ in truth])
+        rows = comparison_rows(per_seed[0], truth, gap) if args.seeds == 1 else seeded_rows(per_seed, truth, gap)
+        seeds_note = "" if args.seeds == 1 else f" x {args.seeds} training seeds"
+        title = f"ablation: {len(models)} recipe(s), {args.samples} songs each{seeds_note}, beats by {args.tracker}"
         console.out.print(table(rows, title, console.out.width))
         if why_not:
             console.out.print(f"no sync gap closed: {why_not}", markup=False)
         paths = write_comparison(rows, args.out, title)
+        if len(models) > 1:
+            paths["paired"] = write_paired(per_seed, baseline or models[0], args.out)
         page = write_comparison_page(args.out, shlex.join(["synctrack", *getattr(args, "argv", [])]))
-        console.out.print(f"wrote {paths['csv']} and {paths['png']} ({time.monotonic() - started:.0f} s); listen: {page}",
-                          markup=False)
+        written = " and ".join(str(path) for path in paths.values())
+        console.out.print(f"wrote {written} ({time.monotonic() - started:.0f} s); listen: {page}", markup=False)
     if failures:
         console.error(f"{len(failures)} recipe(s) failed: {', '.join(map(str, failures))}")
         return 2

@@ -57,7 +57,7 @@ class GapReference:
     target: str
 
 
-def _value(report: dict, metric: str, track: str, set_name: str = "generated") -> tuple[float, float, float] | None:
+def metric_value(report: dict, metric: str, track: str, set_name: str = "generated") -> tuple[float, float, float] | None:
     for value in report.get("values", {}).get(set_name, []):
         if value["metric"] == metric and value["track"] == track and value["value"] is not None:
             low, high = value.get("ci_low"), value.get("ci_high")
@@ -67,7 +67,7 @@ def _value(report: dict, metric: str, track: str, set_name: str = "generated") -
 
 def row_from_report(name: str, kind: str, report_path: Path) -> ComparisonRow:
     report = json.loads(Path(report_path).read_text())
-    values = {column: _value(report, metric, track) for column, metric, track, _ in COLUMNS}
+    values = {column: metric_value(report, metric, track) for column, metric, track, _ in COLUMNS}
     songs = len(report.get("songs", {}).get("generated", []))
     return ComparisonRow(name=name, kind=kind, values=values, songs=songs)
 

@@ -77,10 +77,12 @@ def collect_comparison(folder: Path) -> ComparisonView:
     names = [row[0] for row in rows if row[1] == "model"] or sorted(p.name for p in folder.iterdir() if (p / "samples").is_dir())
     recipes = []
     for name in names:
-        samples = folder / name / "samples"
-        if samples.is_dir():
-            reports = evaluation_reports(folder / name)
-            recipes.append((name, _relative(collect(samples, reports[0] if reports else None), f"{name}/samples")))
+        # ``ablate --seeds K`` keeps each seed's runs under seed-<k>/: the page plays the first seed's songs
+        where = next((base for base in (folder, folder / "seed-0") if (base / name / "samples").is_dir()), None)
+        if where is not None:
+            reports = evaluation_reports(where / name)
+            prefix = (where / name / "samples").relative_to(folder).as_posix()
+            recipes.append((name, _relative(collect(where / name / "samples", reports[0] if reports else None), prefix)))
     references = []
     for path in sorted((folder / "references").glob("*-*")) if (folder / "references").is_dir() else []:
         label = REFERENCE_LABELS.get(path.name.split("-", 1)[0], path.name)

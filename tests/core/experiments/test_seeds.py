@@ -1,0 +1,108 @@
+"""Several seeds per recipe: the two-stage bootstrap against closed forms, paired differences on hand-made
+evaluation reports, and `synctrack ablate --seeds 2` end to end (a recipe against a copy of itself differs by
+exactly zero)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+import yaml
+
+from synctrack.experiments.seeds import paired_differences, pooled_row, two_stage_bootstrap
+
+
+def write_report(path, per_song: dict[str, dict[str, float]], fad: float = 5.0):
+    """An evaluation report as ``synctrack eval`` writes it: ``per_song[metric][song]`` for track "all"."""
+    values = [{"metric": "fad", "track": "mix", "value": fad, "ci_low": fad - 1, "ci_high": fad + 1, "per_song": None}]
+    for metric, songs in per_song.items():
+        mean = float(np.mean(list(songs.values())))
+        values.append({"metric": metric, "track": "all", "value": mean, "ci_low": mean, "ci_high": mean, "per_song": songs})
+    songs = sorted(next(iter(per_song.values())))
+    path.write_text(json.dumps({"values": {"generated": values}, "songs": {"generated": songs}}))
+    return path
+
+
+def test_the_bootstrap_of_constants_is_the_constant():
+    assert two_stage_bootstrap([np.full(4, 0.25), np.full(7, 0.25)]) == (0.25, 0.25, 0.25)
+    assert all(math.isnan(v) for v in two_stage_bootstrap([np.array([])]))
+
+
+def test_one_seed_gives_the_normal_interval_of_a_mean():
+    values = np.random.default_rng(1).normal(0.0, 1.0, 400)
+    mean, low, high = two_stage_bootstrap([values], resamples=4000)
+    assert mean == pytest.approx(values.mean())
+    half = 1.96 * values.std(ddof=1) / math.sqrt(len(values))  # the closed form the bootstrap approximates
+    assert (high - low) / 2 == pytest.approx(half, rel=0.1)
+    assert low < mean < high
+
+
+def test_the_interval_carries_the_spread_between_seeds():
+    """Five training runs that differ by a run-wide offset: resampling songs only would ignore it."""
+    rng = np.random.default_rng(2)
+    groups = [rng.normal(offset, 0.1, 50) for offset in (-0.3, -0.1, 0.0, 0.2, 0.4)]
+    _, low, high = two_stage_bootstrap(groups)
+    pooled = np.concatenate(groups)
+    songs_only = 2 * 1.96 * pooled.std(ddof=1) / math.sqrt(len(pooled))
+    between = 2 * 1.96 * np.std([g.mean() for g in groups], ddof=1) / math.sqrt(len(groups))
+    assert high - low > 2 * songs_only and high - low == pytest.approx(between, rel=0.35)
+
+
+def test_paired_differences_use_only_the_songs_both_scored(tmp_path):
+    songs = [f"song_{i:03d}" for i in range(6)]
+    base = {song: 0.1 * i for i, song in enumerate(songs)}
+    reports = {"baseline": [], "better": [], "same": []}
+    for seed in range(2):
+        reports["baseline"].append(write_report(tmp_path / f"b{seed}.json", {"cbs": base, "cbd": base}))
+        shifted = {song: value + 0.05 for song, value in base.items() if song != "song_005"}  # one song unscored
+        reports["better"].append(write_report(tmp_path / f"s{seed}.json", {"cbs": shifted, "cbd": base}))
+        reports["same"].append(write_report(tmp_path / f"c{seed}.json", {"cbs": base, "cbd": base}))
+    found = {(d.recipe, d.column): d for d in paired_differences(reports, "baseline")}
+    assert set(found) == {(r, c) for r in ("better", "same") for c in ("CBS", "CBD")}  # FD has no per-song values
+    cbs = found["better", "CBS"]
+    assert (cbs.mean, cbs.ci_low, cbs.ci_high, cbs.pairs, cbs.seeds) == pytest.approx((0.05, 0.05, 0.05, 10, 2))
+    assert cbs.resolved
+    for column in ("CBS", "CBD"):
+        same = found["same", column]
+        assert (same.mean, same.ci_low, same.ci_high) == (0.0, 0.0, 0.0) and not same.resolved
+    with pytest.raises(KeyError, match="no baseline recipe named 'nope'"):
+        paired_differences(reports, "nope")
+
+
+def test_a_pooled_row_averages_songs_over_seeds_and_fd_over_seeds(tmp_path):
+    paths = [write_report(tmp_path / "a.json", {"cbs": {"s0": 0.2, "s1": 0.4}}, fad=4.0),
+             write_report(tmp_path / "b.json", {"cbs": {"s0": 0.6, "s1": 0.8, "s2": 1.0}}, fad=6.0)]
+    row = pooled_row("recipe", paths)
+    assert row.values["CBS"][0] == pytest.approx(0.6) and row.songs == 5
+    assert row.values["FD"][0] == 5.0 and math.isnan(row.values["FD"][1])
+    assert row.values["IRS"] is None
+
+
+def test_ablate_with_two_seeds_pairs_a_recipe_with_itself_at_zero(cli, repo, tmp_path, tiny_overrides, tiny_env):
+    copy = tmp_path / "copy.yaml"  # the same recipe under another name: the same runs, the same songs
+    copy.write_text(f"base: {repo / 'recipes/bench/synctrack.yaml'}\nname: bench-synctrack-copy\n")
+    out = tmp_path / "ablate"
+    result = cli("ablate", str(repo / "recipes/bench/synctrack.yaml"), str(copy), *tiny_overrides, "--seeds", "2",
+                 "--train-steps", "1", "--samples", "2", "--workers", "1", "--tracker", "librosa", "--out", str(out),
+                 env={**tiny_env, "COLUMNS": "200"})
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    assert "seed 2 of 2" in result.stdout and "paired against bench-synctrack" in result.stdout
+    for seed in range(2):  # seed k trains with the recipe's train.seed + k
+        stored = yaml.safe_load((out / f"seed-{seed}" / "bench-synctrack-copy" / "run" / "recipe.yaml").read_text())
+        assert stored["train"]["seed"] == seed
+    with open(out / "paired.csv") as handle:
+        paired = list(csv.DictReader(handle))
+    assert {row["metric"] for row in paired} >= {"IRS", "CBS", "CBD"}
+    for row in paired:
+        assert row["recipe"] == "bench-synctrack-copy" and row["seeds"] == "2"
+        assert float(row["difference"]) == float(row["ci_low"]) == float(row["ci_high"]) == 0.0, row
+        assert row["excludes_zero"] == "False"
+    with open(out / "comparison.csv") as handle:
+        rows = {(row["recipe"], row["kind"]): row for row in csv.DictReader(handle)}
+    assert {("bench-synctrack", "model"), ("bench-synctrack (seed 0)", "seed"), ("bench-synctrack (seed 1)", "seed")} <= set(rows)
+    pooled, seeds = rows["bench-synctrack", "model"], [rows[f"bench-synctrack (seed {k})", "seed"] for k in range(2)]
+    assert min(float(row["CBS"]) for row in seeds) <= float(pooled["CBS"]) <= max(float(row["CBS"]) for row in seeds)
+    assert (out / "index.html").is_file() and "seed-0/bench-synctrack/samples" in (out / "index.html").read_text()
