@@ -29,7 +29,8 @@ SongSource = Songs | str | os.PathLike
 def part_nodes(metric_names: Sequence[str], tracker: str, embedder: str, settings: Sequence[str] = (),
                bootstrap: int | None = None, confidence: float = 0.95, seed: int = 0) -> dict[str, dict[str, Any]]:
     """Recipe nodes of the tracker, the embedder and each metric, with ``settings`` (``PART.ARG=VALUE``, values
-    in YAML: ``cbs.window=0.15``, ``tracker.paper_compat=true``) applied."""
+    in YAML: ``cbs.window=0.15``, ``tracker.paper_compat=true``) applied. ``tracker.paper_compat=true`` also
+    sets ``cbs.paper_compat`` (the official float window edges) unless a setting names it."""
     from ..naming import did_you_mean, listing
     from ..recipe import parse_override
 
@@ -51,6 +52,8 @@ def part_nodes(metric_names: Sequence[str], tracker: str, embedder: str, setting
             if not isinstance(target, dict):
                 raise RecipeError(Problem("", f"bad setting {text!r}: {key!r} is not a mapping"))
         target[keys[-1]] = override.value
+    if "cbs" in nodes and nodes["tracker"].get("paper_compat") is True:
+        nodes["cbs"].setdefault("paper_compat", True)  # the paper's numbers also need the scripts' CBS edges
     for name in metric_names:
         node = nodes[name]
         if bootstrap is not None:

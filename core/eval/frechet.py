@@ -4,6 +4,9 @@
 roots of the eigenvalues of ``S1 S2``, which equal those of the symmetric PSD matrix
 ``S1^(1/2) S2 S1^(1/2)``: two symmetric eigen-decompositions, no complex ``sqrtm``, no singular-matrix
 failure when a set has fewer embeddings than dimensions. Everything runs in float64.
+
+FD is biased upwards for small sets; :func:`fad_estimate` reports the plain FD next to a bias-corrected
+estimate with a basic bootstrap interval over songs, which contains that estimate.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -94,23 +98,10 @@ class _WeightedGaussian:
         return mean + self.centre, covariance
 
 
-def fad_bootstrap_ci(
-    generated: Sequence[np.ndarray],
-    reference: Sequence[np.ndarray],
-    resamples: int = 200,
-    confidence: float = 0.95,
-    seed: int = 0,
-) -> tuple[float, float]:
-    """Percentile interval of FAD when the songs of each set are resampled with replacement.
-
-    ``generated`` and ``reference`` are per-song embedding arrays ``[M_i, E]``. Note that FAD is biased
-    upwards for small sets, and a resample repeats songs, so the interval describes the spread of the
-    estimate rather than bracketing an unbiased value.
-    """
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
-    if resamples <= 0 or not len(generated) or not len(reference):
-        return math.nan, math.nan
+def _resampled_distances(
+    generated: Sequence[np.ndarray], reference: Sequence[np.ndarray], resamples: int, seed: int
+) -> np.ndarray:
+    """FD of ``resamples`` bootstrap resamples: the songs of each set drawn with replacement, independently."""
     sets = _WeightedGaussian(generated), _WeightedGaussian(reference)
     generator = np.random.default_rng(seed)
     values = []
@@ -122,8 +113,114 @@ def fad_bootstrap_ci(
                 stats.append(gaussian.statistics(counts))
             if stats[0] is not None and stats[1] is not None:
                 values.append(frechet_distance(*stats[0], *stats[1]))
-    if not values:
+    return np.asarray(values, dtype=np.float64)
+
+
+def _check(resamples: int, confidence: float) -> float:
+    """The lower tail in percent, after checking ``confidence`` (no resamples, or fewer, give NaN)."""
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
+    return (1.0 - confidence) / 2.0 * 100.0
+
+
+def fad_bootstrap_ci(
+    generated: Sequence[np.ndarray],
+    reference: Sequence[np.ndarray],
+    resamples: int = 200,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile interval of the resampled FD (songs of each set resampled with replacement).
+
+    Kept as the spread of the resampled values only: it is **not** a confidence interval for FD, and no
+    longer reported. A resample repeats songs, so it holds fewer distinct songs than the set, and FD is
+    biased upwards the more, the fewer songs: the resampled values sit above the plain FD, often all of
+    them (in one 6-song run the interval excluded its own plain FD for every track). :func:`fad_estimate`
+    gives an estimate and interval that correct for this.
+    """
+    tail = _check(resamples, confidence)
+    if resamples <= 0 or not len(generated) or not len(reference):
         return math.nan, math.nan
-    tail = (1.0 - confidence) / 2.0 * 100.0
+    values = _resampled_distances(generated, reference, resamples, seed)
+    if not values.size:
+        return math.nan, math.nan
     low, high = np.percentile(values, [tail, 100.0 - tail])
     return float(low), float(high)
+
+
+@dataclass(frozen=True)
+class FrechetEstimate:
+    """The FD of two sets of songs: the plain value, and a bias-corrected estimate with its interval.
+
+    ``plain`` is the FD of the full sets (biased upwards for small sets, no interval of its own);
+    ``value`` is the bias-corrected estimate and ``ci_low``/``ci_high`` its interval, which always
+    contains it. ``resampled_median`` is the median FD of the ``resamples`` resamples that had at least
+    two embeddings per set; ``value`` and the interval are NaN when there were none.
+    """
+
+    plain: float
+    value: float
+    ci_low: float
+    ci_high: float
+    resamples: int
+    resampled_median: float
+
+    @property
+    def exceeded(self) -> bool:
+        """True when even the low quantile of the resampled FDs is at least twice the plain FD: the
+        resampling bias is as large as the FD itself, and estimate and interval collapse to 0."""
+        return self.resamples > 0 and self.ci_high == 0.0 and self.plain > 0.0
+
+
+def fad_estimate(
+    generated: Sequence[np.ndarray],
+    reference: Sequence[np.ndarray],
+    resamples: int = 200,
+    confidence: float = 0.95,
+    seed: int = 0,
+) -> FrechetEstimate:
+    """Plain FD, bias-corrected FD and a basic (reverse-percentile) bootstrap interval for the latter.
+
+    ``generated`` and ``reference`` are per-song embedding arrays ``[M_i, E]``. The songs of each set are
+    resampled with replacement (independently, ``seed`` fixes the draws). The bootstrap treats the sets
+    as their own populations: a resampled FD* stands to the plain FD as the plain FD stands to the true
+    FD, upward bias included. Hence, with ``q_lo``, ``q_hi`` the quantiles of FD* at ``(1 -/+ confidence) / 2``:
+
+    - estimate ``max(0, 2 FD - median(FD*))``: FD minus the bias the resamples show (the median, not the
+      mean, since FD* is skewed to the right, and so that the estimate lies inside the interval);
+    - interval ``[max(0, 2 FD - q_hi), max(0, 2 FD - q_lo)]``, which contains the estimate by
+      construction (``q_lo <= median <= q_hi``); both are clipped at 0, as FD is.
+
+    Why not the extrapolated FD of Chong & Forsyth (2020), which fits ``FD(N) = FD_inf + k / N`` on
+    subsets of the generated set against a large fixed reference? Here both sets are small (a few to a
+    few dozen songs) and both bias FD; subsets of a 6-song set have 3 to 6 songs, where FD is far from
+    linear in ``1 / N`` once a subset has fewer embeddings than dimensions; and an interval for ``FD_inf``
+    must refit inside every resample (about 13 times the cost), which in trials on Gaussian sets gave
+    intervals far wider than needed. The basic bootstrap costs what the old percentile interval cost,
+    corrects the bias of both sets to first order, and in those trials (dimension 2 to 16, 6 to 20 songs)
+    its 95% interval covered the closed-form FD in 86 to 98% of sets, where the percentile interval of
+    :func:`fad_bootstrap_ci` covered it in 0 to 84%.
+
+    Small sets: the correction is first order. With fewer embeddings than dimensions the bias grows
+    faster than ``1 / N`` and is only partly removed, so the estimate stays biased upwards and its
+    interval can miss the true FD (in 64 dimensions with 6 songs of 10 embeddings per set, it never
+    covered it): compare only sets of equal song and embedding counts. When even ``q_lo`` reaches twice
+    the plain FD (:attr:`FrechetEstimate.exceeded`), estimate and interval are 0: the sets are too small
+    to tell the FD from the resampling bias, which is not an FD of exactly 0. This is also what a paired
+    design gives (generated songs that copy the reference songs one for one): the plain FD is small, and
+    independent resampling of the two sets breaks the pairs.
+    """
+    tail = _check(resamples, confidence)
+    plain = frechet_audio_distance(np.concatenate(list(generated)), np.concatenate(list(reference)))
+    values = _resampled_distances(generated, reference, resamples, seed) if resamples > 0 else np.zeros(0)
+    if not values.size:
+        return FrechetEstimate(plain, math.nan, math.nan, math.nan, 0, math.nan)
+    low, median, high = np.percentile(values, [tail, 50.0, 100.0 - tail])
+    return FrechetEstimate(
+        plain=plain,
+        value=max(2.0 * plain - float(median), 0.0),
+        ci_low=max(2.0 * plain - float(high), 0.0),
+        ci_high=max(2.0 * plain - float(low), 0.0),
+        resamples=int(values.size),
+        resampled_median=float(median),
+    )

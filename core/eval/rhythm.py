@@ -11,6 +11,8 @@ docs/metrics.md for each rule and where the scripts differ from the paper's pros
   with ``T = ceil((duration - w) / w) + 1``; per window, the fraction of the song's beating tracks (tracks
   with at least one beat anywhere) that have a beat in it; mean over the windows in which some track has a
   beat (0 when no window has one). A song with at most one beating track is NaN and left out; mean over songs.
+  Window edges are exact by default (times in whole microseconds, so a beat on an edge always opens the
+  later window); ``paper_compat=True`` uses the scripts' float edges instead, where rounding decides.
 - CBD (lower is better): for every ordered pair (reference i, target j != i), each reference beat is matched
   to its closest target beat (a tie goes to the later target beat); the match is kept when it lies in
   ``[r - I_prev/2, r + I_next/2)`` around the reference beat ``r`` (``I_prev``/``I_next`` the neighbouring
@@ -92,25 +94,77 @@ def irs_statistic(per_track: np.ndarray) -> np.ndarray:
 
 
 def cbs_windows(duration: float, window: float) -> tuple[np.ndarray, np.ndarray]:
-    """Window starts and ends ``[T]`` covering ``[0, duration)``, with the official scripts' arithmetic."""
+    """Window starts and ends ``[T]`` covering ``[0, duration)``, with the official scripts' float arithmetic.
+
+    Only ``paper_compat`` CBS uses these: ``i*w`` and ``i*w + w`` are rounded floats, so a beat exactly on an
+    edge may land in either window (``3 * 0.07`` is ``0.21000000000000002``, above a beat at 0.21).
+    """
     count = int(np.ceil((duration - window) / window)) + 1
     starts = np.arange(count) * window
     return starts, starts + window
 
 
-def cbs_song(tracks: Sequence[ArrayLike], duration: float, window: float = 0.07) -> float:
-    """CBS of one song: its ``[S]`` beat lists and its clip length in seconds; NaN with < 2 beating tracks."""
+MICROSECONDS = 1_000_000  # exact CBS counts time in whole microseconds
+
+
+def to_microseconds(seconds: ArrayLike) -> np.ndarray:
+    """Seconds as whole microseconds (int64, rounded to the nearest), which absorbs float noise like 0.21 * 1e6."""
+    return np.rint(np.asarray(seconds, dtype=np.float64) * MICROSECONDS).astype(np.int64)
+
+
+def cbs_window_microseconds(window: float) -> int:
+    """The CBS window as whole microseconds; ValueError unless it is positive and a whole number of them."""
+    scaled = float(window) * MICROSECONDS
+    whole = round(scaled) if math.isfinite(scaled) else 0
+    if whole < 1 or abs(scaled - whole) > 1e-3:
+        raise ValueError(
+            f"the CBS window must be a positive whole number of microseconds for exact window edges, got {window} s "
+            "(or set paper_compat for the official float edges)"
+        )
+    return whole
+
+
+def cbs_window_count(duration: float, window: float) -> int:
+    """``T = ceil((D - w) / w) + 1`` computed exactly on ``D`` and ``w`` in whole microseconds (``= ceil(D / w)``)."""
+    span, width = int(to_microseconds(duration)), cbs_window_microseconds(window)
+    return -((width - span) // width) + 1  # ceil((span - width) / width) + 1 in integers
+
+
+def cbs_hits(beating: Sequence[np.ndarray], duration: float, window: float, paper_compat: bool = False) -> np.ndarray:
+    """``[T, J]``: whether beating track ``j`` has a beat in window ``t`` (windows ``[t*w, t*w + w)``).
+
+    By default exact: a beat at ``b`` microseconds is in window ``b // w`` (``w`` in microseconds), so the
+    windows tile the line and a beat on an edge opens the later one. ``paper_compat`` compares the beats
+    with the float edges of :func:`cbs_windows`, as the official scripts do.
+    """
+    if paper_compat:
+        starts, ends = cbs_windows(duration, window)
+        return np.stack([((b[None, :] >= starts[:, None]) & (b[None, :] < ends[:, None])).any(axis=1) for b in beating], axis=1)
+    count, width = cbs_window_count(duration, window), cbs_window_microseconds(window)
+    hits = np.zeros((count, len(beating)), dtype=bool)
+    limit = (count + 1) * window + 1.0  # beats far outside the windows stay outside, and far from int64 overflow
+    for j, beats in enumerate(beating):
+        index = to_microseconds(np.clip(beats, -1.0, limit)) // width
+        hits[index[(index >= 0) & (index < count)], j] = True
+    return hits
+
+
+def cbs_song(tracks: Sequence[ArrayLike], duration: float, window: float = 0.07, paper_compat: bool = False) -> float:
+    """CBS of one song: its ``[S]`` beat lists and its clip length in seconds; NaN with < 2 beating tracks.
+
+    ``paper_compat``: the official scripts' float window edges instead of the exact ones.
+    """
     if not window > 0:
         raise ValueError(f"the CBS window must be positive, got {window}")
     if not duration > 0:
         raise ValueError(f"the clip duration must be positive, got {duration}")
+    if not paper_compat:
+        cbs_window_microseconds(window)  # a window exact edges cannot hold fails here, not only for some songs
     lists = [as_beats(track) for track in tracks]
     beating = [beats for beats in lists if beats.size > 0]
     if len(beating) <= 1:
         return math.nan
-    starts, ends = cbs_windows(duration, window)
-    # hits[t, j]: track j has a beat in window t
-    hits = np.stack([((b[None, :] >= starts[:, None]) & (b[None, :] < ends[:, None])).any(axis=1) for b in beating], axis=1)
+    hits = cbs_hits(beating, duration, window, paper_compat)  # hits[t, j]: track j has a beat in window t
     per_window = hits.sum(axis=1)
     active = per_window >= 1
     if not active.any():
@@ -118,12 +172,12 @@ def cbs_song(tracks: Sequence[ArrayLike], duration: float, window: float = 0.07)
     return float(np.mean(per_window[active] / len(beating)))
 
 
-def cbs_per_song(beats: BeatLists, durations: ArrayLike, window: float = 0.07) -> np.ndarray:
+def cbs_per_song(beats: BeatLists, durations: ArrayLike, window: float = 0.07, paper_compat: bool = False) -> np.ndarray:
     """``[N]`` CBS of every song (NaN for songs with at most one beating track)."""
     durations = np.asarray(durations, dtype=np.float64)
     if durations.shape != (len(beats),):
         raise ValueError(f"need one duration per song: {len(beats)} songs, durations of shape {durations.shape}")
-    return np.array([cbs_song(song, float(d), window) for song, d in zip(beats, durations)], dtype=np.float64)
+    return np.array([cbs_song(song, float(d), window, paper_compat) for song, d in zip(beats, durations)], dtype=np.float64)
 
 
 # -- CBD ---------------------------------------------------------------------------------------------------
@@ -221,9 +275,10 @@ def irs(beats: BeatLists) -> IrsScores:
     )
 
 
-def cbs(beats: BeatLists, durations: ArrayLike, window: float = 0.07) -> CbsScores:
-    """CBS of a set of songs with window ``window`` seconds (see the module docstring)."""
-    per_song = cbs_per_song(beats, durations, window)
+def cbs(beats: BeatLists, durations: ArrayLike, window: float = 0.07, paper_compat: bool = False) -> CbsScores:
+    """CBS of a set of songs with window ``window`` seconds (see the module docstring); ``paper_compat``: the
+    official scripts' float window edges instead of the exact ones."""
+    per_song = cbs_per_song(beats, durations, window, paper_compat)
     return CbsScores(per_song=per_song, value=float(nanmean(per_song, axis=0)) if per_song.size else math.nan)
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from ..interfaces.evaluation import BeatSet, EmbeddingSet, MetricValue
 from . import rhythm
 from .bootstrap import bootstrap_ci
-from .frechet import fad_bootstrap_ci, frechet_audio_distance
+from .frechet import fad_estimate
 
 
 @dataclass(frozen=True)
@@ -55,12 +55,15 @@ def irs_values(beats: BeatSet, bootstrap: Bootstrap = Bootstrap()) -> list[Metri
     return rows
 
 
-def cbs_values(beats: BeatSet, window: float = 0.07, bootstrap: Bootstrap = Bootstrap()) -> list[MetricValue]:
-    """CBS with windows of ``window`` seconds."""
-    scores = rhythm.cbs(beats.beats, beats.durations, window)
+def cbs_values(beats: BeatSet, window: float = 0.07, bootstrap: Bootstrap = Bootstrap(),
+               paper_compat: bool = False) -> list[MetricValue]:
+    """CBS with windows of ``window`` seconds; ``paper_compat``: the official scripts' float window edges."""
+    scores = rhythm.cbs(beats.beats, beats.durations, window, paper_compat)
     low, high = bootstrap_ci(scores.per_song, _mean_over_songs, bootstrap.resamples, bootstrap.confidence, bootstrap.seed)
     skipped = len(beats.songs) - _count(scores.per_song)
     note = f"window {window * 1000:g} ms"
+    if paper_compat:
+        note += "; PAPER-COMPATIBLE float window edges (a beat on an edge falls by rounding)"
     if skipped:
         note += f"; {skipped} song(s) with at most one beating track left out"
     return [MetricValue("cbs", "all", scores.value, low, high, _count(scores.per_song), "higher",
@@ -105,7 +108,12 @@ def track_correlation_values(songs: list[str], per_song: np.ndarray, bootstrap: 
 
 
 def fad_values(generated: EmbeddingSet, reference: EmbeddingSet, bootstrap: Bootstrap = Bootstrap(200)) -> list[MetricValue]:
-    """FAD per track and for the mix, for the names present in both sets (``mix`` last)."""
+    """FAD per track and for the mix, for the names present in both sets (``mix`` last).
+
+    Two rows per name: ``fad``, the bias-corrected estimate with its basic bootstrap interval (which
+    contains it), and ``fad_plain``, the plain FD of the full sets, biased upwards, with no interval
+    (:func:`synctrack.eval.frechet.fad_estimate`).
+    """
     names = [name for name in generated.embeddings if name in reference.embeddings]
     names = [name for name in names if name != "mix"] + (["mix"] if "mix" in names else [])
     comparable = generated.comparable_to_published and reference.comparable_to_published
@@ -119,15 +127,27 @@ def fad_values(generated: EmbeddingSet, reference: EmbeddingSet, bootstrap: Boot
         rows_gen, rows_ref = sum(len(e) for e in ours), sum(len(e) for e in theirs)
         note = base_note
         if rows_gen < 2 or rows_ref < 2:
-            rows.append(MetricValue("fad", name, math.nan, math.nan, math.nan, 0, "lower", None,
-                                    note + f"; too few embeddings ({rows_gen} generated, {rows_ref} reference)"))
+            note += f"; too few embeddings ({rows_gen} generated, {rows_ref} reference)"
+            rows.append(MetricValue("fad", name, math.nan, math.nan, math.nan, 0, "lower", None, note))
+            rows.append(MetricValue("fad_plain", name, math.nan, math.nan, math.nan, 0, "lower", None, note))
             continue
-        value = frechet_audio_distance(np.concatenate(ours), np.concatenate(theirs))
-        low, high = fad_bootstrap_ci(ours, theirs, bootstrap.resamples, bootstrap.confidence, bootstrap.seed)
+        estimate = fad_estimate(ours, theirs, bootstrap.resamples, bootstrap.confidence, bootstrap.seed)
         width = ours[0].shape[1]
         if min(rows_gen, rows_ref) <= width:
-            note += f"; fewer embeddings ({min(rows_gen, rows_ref)}) than dimensions ({width}): covariance is rank-deficient"
-        rows.append(MetricValue("fad", name, value, low, high, len(ours), "lower", None, note))
+            note += (f"; fewer embeddings ({min(rows_gen, rows_ref)}) than dimensions ({width}): covariance is "
+                     "rank-deficient and the bias correction only partial, so compare sets of equal size only")
+        if estimate.resamples:
+            corrected = (f"; bias-corrected: 2 x plain FD ({estimate.plain:.4g}) - median of {estimate.resamples} "
+                         f"resampled FDs ({estimate.resampled_median:.4g}), clipped at 0; basic bootstrap interval")
+        else:
+            corrected = "; no resamples, so no bias-corrected estimate: see fad_plain"
+        if estimate.exceeded:
+            corrected += "; the resampling bias is as large as the FD: too few songs to tell it from 0"
+        rows.append(MetricValue("fad", name, estimate.value, estimate.ci_low, estimate.ci_high, len(ours), "lower",
+                                None, note + corrected))
+        rows.append(MetricValue("fad_plain", name, estimate.plain, math.nan, math.nan, len(ours), "lower", None,
+                                note + "; plain FD of the full sets, biased upwards for small sets; the interval "
+                                "on the fad row belongs to its bias-corrected estimate, not to this value"))
     return rows
 
 

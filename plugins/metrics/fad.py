@@ -15,6 +15,11 @@ class FadMetric(DistributionMetric):
 
     ``embedder`` defaults to the offline ``logmel_not_comparable`` (no weights needed, NOT comparable with
     published FAD); pass ``{type: vggish, weights: PATH}`` for the standard embedding.
+
+    Two values per track and for the mix: ``fad``, the bias-corrected estimate with its basic bootstrap
+    interval over ``bootstrap`` resamples of the songs (the interval contains the estimate; NaN with
+    ``bootstrap: 0``), and ``fad_plain``, the plain FD of the full sets, biased upwards, with no interval
+    (:func:`synctrack.eval.frechet.fad_estimate`).
     """
 
     def __init__(

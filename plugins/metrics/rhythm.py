@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from synctrack.eval import Bootstrap
+from synctrack.eval.rhythm import cbs_window_microseconds
 from synctrack.eval.values import cbd_values, cbs_values, irs_values
 from synctrack.interfaces import BeatSet, MetricValue, RhythmMetric
 
@@ -24,14 +25,20 @@ class IrsMetric(_Rhythm):
 class CbsMetric(_Rhythm):
     """Cross-track Beat Synchronization: share of tracks beating in each window, higher is better."""
 
-    def __init__(self, window: float = 0.07, bootstrap: int = 1000, confidence: float = 0.95, seed: int = 0) -> None:
+    def __init__(self, window: float = 0.07, bootstrap: int = 1000, confidence: float = 0.95, seed: int = 0,
+                 paper_compat: bool = False) -> None:
+        """``paper_compat``: the official scripts' float window edges; by default they are exact (whole
+        microseconds), so a beat exactly on an edge always opens the later window."""
         super().__init__(bootstrap, confidence, seed)
         if not window > 0:
             raise ValueError(f"the CBS window must be positive seconds, got {window}")
+        if not paper_compat:
+            cbs_window_microseconds(window)  # fails here, before any beat tracking
         self.window = window
+        self.paper_compat = bool(paper_compat)
 
     def compute(self, generated: BeatSet, reference: object = None) -> list[MetricValue]:
-        return cbs_values(generated, self.window, self.bootstrap)
+        return cbs_values(generated, self.window, self.bootstrap, self.paper_compat)
 
 
 class CbdMetric(_Rhythm):

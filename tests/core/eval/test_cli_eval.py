@@ -181,3 +181,29 @@ def test_a_nan_sample_exits_2_naming_the_file_and_sample(folders, tmp_path, caps
     code, _, stderr = run(capsys, "eval", generated, "--metrics", "cbs", "--tracker", "librosa", "--no-cache", "--workers", "1")
     flat = " ".join(stderr.split())
     assert code == 2 and "piano.wav: sample 1234 of 96000" in flat and "Traceback" not in stderr
+
+
+def test_cbs_paper_compat_is_a_setting_and_follows_the_trackers_paper_compat(folders, tmp_path, capsys):
+    from synctrack.api.evaluation import part_nodes
+    from synctrack.eval import rhythm
+
+    reports = {}
+    for mode, extra in (("exact", []), ("paper", ["--set", "cbs.paper_compat=true"])):
+        out = tmp_path / f"{mode}.json"
+        code, _, stderr = run(capsys, "eval", folders / "gen", "--metrics", "cbs", "--tracker", "onsets", "--no-cache",
+                              "--workers", "1", "--bootstrap", "0", "--set", "cbs.window=0.11", "--out", out, *extra)
+        assert code == 0, stderr
+        reports[mode] = next(v for v in json.loads(out.read_text())["values"]["generated"] if v["metric"] == "cbs")
+    assert "PAPER-COMPATIBLE" in reports["paper"]["note"] and "PAPER-COMPATIBLE" not in reports["exact"]["note"]
+    # song c's beats 0.25 + 0.5k + 0.09 * s (onsets: exact sample times) land on 0.11 s edges (1.43 = 13 * 0.11,
+    # 2.75 = 25 * 0.11, 4.84 = 44 * 0.11), where float edges decide otherwise: CBS 12/31 exact, 38/93 in float
+    beats = [np.round(b * RATE) / RATE for b in song_beats(0.09)]
+    for mode, paper_compat in (("exact", False), ("paper", True)):
+        assert reports[mode]["per_song"]["a"] == 1.0
+        assert reports[mode]["per_song"]["c"] == pytest.approx(rhythm.cbs_song(beats, DURATION, 0.11, paper_compat))
+    assert reports["exact"]["per_song"]["c"] == pytest.approx(12 / 31)
+    assert reports["paper"]["per_song"]["c"] == pytest.approx(38 / 93)
+    # tracker.paper_compat=true reproduces the paper, so it brings the scripts' CBS edges unless told otherwise
+    assert part_nodes(["cbs"], "madmom", "x", ["tracker.paper_compat=true"])["cbs"]["paper_compat"] is True
+    assert "paper_compat" not in part_nodes(["cbs"], "madmom", "x", [])["cbs"]
+    assert part_nodes(["cbs"], "madmom", "x", ["tracker.paper_compat=true", "cbs.paper_compat=false"])["cbs"]["paper_compat"] is False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -53,6 +54,42 @@ def naive_cbs(beats, durations, window):
     values = [naive_cbs_song(song, d, window) for song, d in zip(beats, durations)]
     kept = [v for v in values if not math.isnan(v)]
     return sum(kept) / len(kept) if kept else math.nan
+
+
+def fraction_cbs_song(tracks, duration, window):
+    """naive_cbs_song in exact rational arithmetic on the decimal values the floats print as (0.21 is 21/100)."""
+    exact = lambda seconds: Fraction(str(float(seconds)))  # noqa: E731
+    beating = [[exact(b) for b in t] for t in tracks if len(t) > 0]
+    if len(beating) <= 1:
+        return math.nan
+    w, d = exact(window), exact(duration)
+    count = math.ceil((d - w) / w) + 1
+    fractions = []
+    for i in range(count):
+        start, end = i * w, i * w + w
+        hit = sum(1 for times in beating if any(start <= b < end for b in times))
+        if hit:
+            fractions.append(Fraction(hit, len(beating)))
+    return float(sum(fractions) / len(fractions)) if fractions else 0.0
+
+
+def grid_set(rng, window, songs=10, tracks=4):
+    """Beat lists on madmom's 10 ms frame grid, about half of the beats exactly on a window edge, and clip
+    lengths on the grid, some a whole number of windows."""
+    step = round(window * 100)  # the window in 10 ms frames
+    beats, durations = [], []
+    for _ in range(songs):
+        frames = int(rng.integers(100, 500))
+        song = []
+        for _ in range(tracks):
+            count = int(rng.integers(0, 40))
+            on_edges = rng.integers(0, frames // step + 2, count) * step  # up to a window past the clip
+            anywhere = rng.integers(0, frames + step, count)
+            chosen = np.where(rng.random(count) < 0.5, on_edges, anywhere)
+            song.append(np.unique(chosen) / 100)
+        beats.append(song)
+        durations.append((frames // step) * step / 100 if rng.random() < 0.5 else frames / 100)
+    return beats, durations
 
 
 def naive_cbd_song(tracks):
@@ -121,6 +158,8 @@ def test_metrics_equal_the_plain_reimplementation_on_random_beats(seed):
     assert rhythm.cbs(beats, durations, window).value == pytest.approx(naive_cbs(beats, durations, window), rel=1e-12, nan_ok=True)
     for song, duration in zip(beats, durations):
         assert rhythm.cbs_song(song, duration, window) == pytest.approx(naive_cbs_song(song, duration, window), nan_ok=True)
+        assert rhythm.cbs_song(song, duration, window, paper_compat=True) == pytest.approx(
+            naive_cbs_song(song, duration, window), nan_ok=True)
         np.testing.assert_allclose(rhythm.cbd_song(song), naive_cbd_song(song), rtol=1e-12)
     np.testing.assert_allclose(rhythm.cbd(beats).value, naive_cbd(beats), rtol=1e-12)
 
@@ -222,6 +261,57 @@ def test_cbs_window_count_follows_the_official_formula():
     starts, ends = rhythm.cbs_windows(1.0, 0.3)  # ceil(0.7 / 0.3) + 1 = 4 windows, the last ends at 1.2
     assert len(starts) == 4 and ends[-1] == pytest.approx(1.2)
     assert rhythm.cbs_song([[1.1], [1.15]], 1.0, window=0.3) == 1.0
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_cbs_on_a_10_ms_grid_equals_exact_fractions_by_default_and_float_edges_in_paper_compat(seed):
+    window = [0.07, 0.05, 0.15, 0.1, 0.03][seed]
+    beats, durations = grid_set(np.random.default_rng(seed), window)
+    exact = [fraction_cbs_song(song, d, window) for song, d in zip(beats, durations)]
+    paper = [naive_cbs_song(song, d, window) for song, d in zip(beats, durations)]
+    np.testing.assert_allclose(rhythm.cbs_per_song(beats, durations, window), exact, rtol=1e-12)
+    np.testing.assert_allclose(rhythm.cbs_per_song(beats, durations, window, paper_compat=True), paper, rtol=1e-12)
+    kept = [v for v in exact if not math.isnan(v)]
+    assert rhythm.cbs(beats, durations, window).value == pytest.approx(sum(kept) / len(kept), rel=1e-12)
+    assert rhythm.cbs(beats, durations, window, paper_compat=True).value == pytest.approx(
+        naive_cbs(beats, durations, window), rel=1e-12)
+    # the grid puts beats on edges often enough that float rounding moves some songs: the check has teeth
+    assert sum(not math.isclose(e, p) for e, p in zip(exact, paper) if not math.isnan(e)) >= 1
+
+
+def test_cbs_beat_exactly_on_an_edge_opens_the_later_window_unless_paper_compat():
+    # window 0.07 s; tracks A = [0.0, 0.21], B = [0.0, 0.20], clip 1.0 s.
+    # exact: 0.21 = 3 * 0.07 starts window 3 = [0.21, 0.28); 0.20 lies in window 2 = [0.14, 0.21).
+    #   active windows: 0 (A and B: 2/2), 2 (B: 1/2), 3 (A: 1/2) -> CBS = (1 + 1/2 + 1/2) / 3 = 2/3.
+    # paper_compat: window 2 ends at 0.14 + 0.07 = 0.21000000000000002 and window 3 starts at
+    #   3 * 0.07 = 0.21000000000000002, both above the float 0.21, so 0.21 falls in window 2 with 0.20.
+    #   active windows: 0 (2/2), 2 (2/2) -> CBS = (1 + 1) / 2 = 1.
+    song = [[0.0, 0.21], [0.0, 0.20]]
+    assert rhythm.cbs_song(song, 1.0, 0.07) == pytest.approx(2 / 3)
+    assert rhythm.cbs_song(song, 1.0, 0.07, paper_compat=True) == 1.0
+    assert rhythm.cbs([song], [1.0], 0.07).value == pytest.approx(2 / 3)
+    assert rhythm.cbs([song], [1.0], 0.07, paper_compat=True).value == 1.0
+    # 0.14 = 2 * 0.07 is exact in float too: both put it in window 2, apart from 0.13 in window 1 -> 1/2 each
+    assert rhythm.cbs_song([[0.14], [0.13]], 1.0, 0.07) == 0.5
+    assert rhythm.cbs_song([[0.14], [0.13]], 1.0, 0.07, paper_compat=True) == 0.5
+
+
+def test_cbs_exact_window_count_has_no_spare_window_at_the_clip_end():
+    # clip 2.24 s = 32 windows of 0.07 s exactly: T = ceil((2.24 - 0.07) / 0.07) + 1 = 31 + 1 = 32, windows
+    # end at 2.24 and a beat at 2.24 lies past them. In float (2.24 - 0.07) / 0.07 = 31.000000000000004,
+    # so the scripts make 33 windows and window 32 = [2.24, 2.31) (32 * 0.07 is 2.24 in float) holds the beat.
+    assert rhythm.cbs_window_count(2.24, 0.07) == 32 and len(rhythm.cbs_windows(2.24, 0.07)[0]) == 33
+    song = [[0.0, 2.24], [0.0]]
+    assert rhythm.cbs_song(song, 2.24, 0.07) == 1.0  # only window 0, both tracks: 2/2
+    assert rhythm.cbs_song(song, 2.24, 0.07, paper_compat=True) == 0.75  # window 0 (2/2), window 32 (1/2)
+    assert rhythm.cbs_window_count(1.0, 0.3) == 4
+
+
+def test_cbs_exact_edges_need_a_window_of_whole_microseconds():
+    assert rhythm.cbs_window_microseconds(0.07) == 70_000
+    with pytest.raises(ValueError, match="whole number of microseconds"):
+        rhythm.cbs_song([GRID, GRID], 10.0, window=1 / 30)
+    assert rhythm.cbs_song([GRID, GRID], 10.0, window=1 / 30, paper_compat=True) == 1.0
 
 
 def test_cbs_is_zero_when_no_window_holds_a_beat():

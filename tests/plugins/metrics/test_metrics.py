@@ -56,8 +56,14 @@ def test_fad_defaults_to_the_offline_embedder_and_says_it_is_not_comparable():
         return EmbeddingSet(songs, tracks, fad.embedder.label, False)
 
     values = fad.compute(embedding_set(0.5), embedding_set(0.0))
-    assert [v.track for v in values] == ["bass", "mix"]
+    # per name: the bias-corrected estimate with its interval, then the plain FD without one
+    assert [(v.metric, v.track) for v in values] == [
+        ("fad", "bass"), ("fad_plain", "bass"), ("fad", "mix"), ("fad_plain", "mix")
+    ]
     assert all(v.value > 0 and "NOT comparable with published FAD" in v.note and v.per_song is None for v in values)
+    for corrected, plain in zip(values[::2], values[1::2]):
+        assert corrected.ci_low <= corrected.value <= corrected.ci_high and corrected.value < plain.value
+        assert np.isnan(plain.ci_low) and np.isnan(plain.ci_high)
 
 
 def click_tracked(beat_lists, tracker, duration=10.0, rate=16000):
@@ -80,3 +86,16 @@ def test_offsets_and_jitter_worsen_irs_cbs_and_cbd_through_the_librosa_tracker()
     assert irs.compute(desync)[0].value > irs.compute(sync)[0].value
     assert cbs.compute(desync)[0].value < cbs.compute(sync)[0].value
     assert cbd.compute(desync)[0].value > cbd.compute(sync)[0].value
+
+
+def test_cbs_part_passes_paper_compat_and_checks_the_window_before_any_work():
+    # one song, beats 0.21 (on the edge 3 * 0.07) and 0.20: exact edges 1/2 + 1/2 over windows 3 and 2 -> 0.5;
+    # the scripts' float window 2 ends at 0.21000000000000002 and holds both beats -> 1.0
+    beats = BeatSet(["s"], ["a", "b"], [[np.array([0.21]), np.array([0.20])]], np.array([1.0]))
+    (exact,) = build("cbs", bootstrap=0).compute(beats)
+    (paper,) = build("cbs", bootstrap=0, paper_compat=True).compute(beats)
+    assert (exact.value, paper.value) == (0.5, 1.0)
+    assert "PAPER-COMPATIBLE" in paper.note and "PAPER-COMPATIBLE" not in exact.note
+    with pytest.raises(ValueError, match="whole number of microseconds"):
+        build("cbs", window=1 / 30)
+    assert build("cbs", window=1 / 30, paper_compat=True).window == 1 / 30
