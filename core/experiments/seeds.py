@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
+from ..reports.comparison import PAIRED_TABLE
 from .report import (COLUMNS, ComparisonRow, GapReference, comparison_rows, fill_gap_closed, metric_value,
                      row_from_report)
 
 RESAMPLES = 2000
 CONFIDENCE = 0.95
-PAIRED_TABLE = "paired.csv"
 
 
 def per_song_values(report_path: Path, metric: str, track: str) -> dict[str, float]:

@@ -21,6 +21,7 @@ from .collect import RunView, collect, evaluation_reports
 from .page import PAGE, environment, number
 
 COMPARISON_TABLE = "comparison.csv"
+PAIRED_TABLE = "paired.csv"  # written by ablate (core/experiments/seeds.py)
 COMPARISON_RECORD = "comparison.json"  # {"command": ...}: what made the folder, for the page
 REFERENCE_LABELS = {"raw": "held-out songs", "codec": "held-out songs through the front end"}
 
@@ -35,6 +36,7 @@ class ComparisonView:
     references: list[tuple[str, RunView]]
     song_names: list[str]
     command: str | None = None  # the ablate or demo command line
+    paired: list[list[str]] | None = None  # paired.csv's rows: recipe - baseline, metric, difference [interval], mark
 
 
 def _relative(view: RunView, prefix: str) -> RunView:
@@ -67,6 +69,17 @@ def _table(path: Path) -> tuple[list[str], list[list[str]]]:
     return header, rows
 
 
+def _paired(path: Path) -> list[list[str]] | None:
+    """paired.csv (``ablate``: each recipe minus the baseline, song by song) as display rows, or None."""
+    if not path.is_file():
+        return None
+    with path.open(newline="", encoding="utf-8") as handle:
+        records = list(csv.DictReader(handle))
+    return [[f"{r['recipe']} - {r['baseline']}", r["metric"],
+             f"{float(r['difference']):+.3f} [{float(r['ci_low']):+.3f}, {float(r['ci_high']):+.3f}]",
+             "excludes 0" if r["excludes_zero"] == "True" else "", f"{r['pairs']} ({r['seeds']} seed(s))"] for r in records]
+
+
 def is_comparison(folder: Path) -> bool:
     return (folder / COMPARISON_TABLE).is_file()
 
@@ -92,7 +105,7 @@ def collect_comparison(folder: Path) -> ComparisonView:
     record = json.loads(record_path.read_text(encoding="utf-8")) if record_path.is_file() else {}
     return ComparisonView(folder.name, header, rows, COMPARISON_TABLE.replace(".csv", ".png")
                           if (folder / "comparison.png").is_file() else None, recipes, references, songs,
-                          record.get("command"))
+                          record.get("command"), _paired(folder / PAIRED_TABLE))
 
 
 def write_comparison_page(folder: str | os.PathLike, command: str | None = None) -> Path:

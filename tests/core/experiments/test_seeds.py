@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from synctrack.experiments.seeds import paired_differences, pooled_row, two_stage_bootstrap
+from listening_pages import read_page
 
 
 def write_report(path, per_song: dict[str, dict[str, float]], fad: float = 5.0):
@@ -105,4 +106,8 @@ def test_ablate_with_two_seeds_pairs_a_recipe_with_itself_at_zero(cli, repo, tmp
     assert {("bench-synctrack", "model"), ("bench-synctrack (seed 0)", "seed"), ("bench-synctrack (seed 1)", "seed")} <= set(rows)
     pooled, seeds = rows["bench-synctrack", "model"], [rows[f"bench-synctrack (seed {k})", "seed"] for k in range(2)]
     assert min(float(row["CBS"]) for row in seeds) <= float(pooled["CBS"]) <= max(float(row["CBS"]) for row in seeds)
-    assert (out / "index.html").is_file() and "seed-0/bench-synctrack/samples" in (out / "index.html").read_text()
+    page = read_page(out)  # the first seed's songs, and the paired table
+    assert "seed-0/bench-synctrack/samples/song_000/mix.wav" in page.audio
+    text = " ".join(page.text)
+    assert "bench-synctrack-copy - bench-synctrack" in text and "+0.000 [+0.000, +0.000]" in text
+    assert "<td>excludes 0</td>" not in (out / "index.html").read_text()  # no difference is resolved
