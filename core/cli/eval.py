@@ -24,7 +24,9 @@ from ..api.evaluation import DEFAULT_EMBEDDER, DEFAULT_TRACKER, build_parts
 from ..errors import UserError
 from ..eval.cache import default_cache_root
 from ..eval.result import EvaluationResult
+from ..eval.rhythm import MIN_RHYTHM_BEATS
 from ..eval.runner import EvaluationRequest, default_workers, evaluate
+from ..eval.values import BeatingSongs
 from . import console
 
 RHYTHM_DEFAULT = ("irs", "cbs", "cbd")
@@ -76,8 +78,11 @@ def _format(number: float) -> str:
 
 def results_table(result: EvaluationResult) -> Table:
     percent = f"{result.confidence * 100:g}%"
-    # one line per row at 80 columns: the FAD embedder goes in the caption, numbers never wrap
-    caption = f"fad: {_fad_label(result)}" if "fad" in result.metrics else None
+    # one line per row at 80 columns: the FAD embedder and the songs whose tracks do not all beat go in the
+    # caption, numbers never wrap
+    lines = [f"fad: {_fad_label(result)}"] if "fad" in result.metrics else []
+    lines += [beating_line(set_name, found) for set_name, found in result.beating.items()]
+    caption = "\n".join(lines) or None
     table = Table(title=f"synctrack eval: {result.generated}", title_justify="left", caption=caption, caption_justify="left")
     for column, justify in (("set", "left"), ("metric", "left"), ("track", "left"), ("mean", "right"),
                             (f"{percent} CI", "right"), ("songs", "right"), ("better", "left")):
@@ -86,6 +91,15 @@ def results_table(result: EvaluationResult) -> Table:
         table.add_row(set_name, escape(value.metric), escape(value.track), _format(value.value),
                       f"[{_format(value.ci_low)}, {_format(value.ci_high)}]", str(value.n), value.better)
     return table
+
+
+def beating_line(set_name: str, found: BeatingSongs) -> str:
+    """``"generated: 2 of 16 songs: not every track beats (>= 2 beats each of 4 tracks); ..."``: the songs
+    whose CBS and CBD compare fewer tracks than the set has."""
+    if not found.flags:
+        return f"{set_name}: all {found.tracks} tracks of every song beat (>= {MIN_RHYTHM_BEATS} beats each)"
+    return (f"{set_name}: {found.summary} (>= {MIN_RHYTHM_BEATS} beats each of {found.tracks} tracks); "
+            "the per-song CSV flags them")
 
 
 def _fad_label(result: EvaluationResult) -> str:

@@ -14,9 +14,12 @@ from typing import Any
 
 from ..files import write_text_atomically
 from ..interfaces.evaluation import BeatSet, MetricValue
+from .values import BeatingSongs
 
 SUMMARY_COLUMNS = ("set", "metric", "track", "value", "ci_low", "ci_high", "n", "better", "note")
-PER_SONG_COLUMNS = ("set", "song", "metric", "track", "value")
+# beating_tracks: the song's tracks with at least 2 detected beats (empty when no beats were tracked);
+# flag: why the song is flagged when that is fewer than the set's track slots ("3 of 4 tracks beat (bass: no beats)")
+PER_SONG_COLUMNS = ("set", "song", "metric", "track", "value", "beating_tracks", "flag")
 
 
 @dataclass
@@ -25,7 +28,9 @@ class EvaluationResult:
 
     ``values`` maps a set name (``generated``, ``reference``) to its metric values; FAD values belong to
     ``generated`` (they compare it with the reference). ``notes`` are statements every report must carry
-    (paper-compatible beat decoding, FAD comparability, model licences, incomplete songs).
+    (paper-compatible beat decoding, FAD comparability, model licences, incomplete songs). ``beating`` maps a
+    set whose beats were tracked to each song's beating tracks and the songs that have fewer than the set's
+    track slots (:class:`synctrack.eval.values.BeatingSongs`).
     """
 
     generated: str
@@ -38,6 +43,7 @@ class EvaluationResult:
     metrics: list[str] = field(default_factory=list)
     values: dict[str, list[MetricValue]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    beating: dict[str, BeatingSongs] = field(default_factory=dict)
     cache: dict[str, Any] = field(default_factory=dict)
     confidence: float = 0.95
     # the beats behind the rhythm metrics, per set (in memory only: pictures and pages draw them)
@@ -67,6 +73,7 @@ class EvaluationResult:
             "metrics": self.metrics,
             "confidence": self.confidence,
             "notes": self.notes,
+            "beating_tracks": {name: found.as_dict() for name, found in self.beating.items()},
             "cache": self.cache,
             "values": {name: [v.as_dict() for v in values] for name, values in self.values.items()},
         }
@@ -87,13 +94,16 @@ class EvaluationResult:
         return buffer.getvalue()
 
     def per_song_csv(self) -> str:
-        """One row per (set, song, metric, track) with that song's own value."""
+        """One row per (set, song, metric, track) with that song's own value, its beating tracks and its flag."""
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(PER_SONG_COLUMNS)
         for set_name, value in self.rows():
+            found = self.beating.get(set_name)
             for song, number in (value.per_song or {}).items():
-                writer.writerow([set_name, song, value.metric, value.track, _number(number)])
+                count = "" if found is None or song not in found.counts else found.counts[song]
+                flag = "" if found is None else found.flags.get(song, "")
+                writer.writerow([set_name, song, value.metric, value.track, _number(number), count, flag])
         return buffer.getvalue()
 
     def write(self, json_path: str | os.PathLike) -> dict[str, Path]:

@@ -25,6 +25,7 @@ from .formats import format_notes
 from .layout import SongFolder, read_folder
 from .memory import TrackEntry
 from .result import EvaluationResult
+from .values import beating_songs
 
 
 @dataclass
@@ -124,6 +125,7 @@ def evaluate(request: EvaluationRequest, console: Console | None = None) -> Eval
         for set_name, folder in folders.items():
             songs = beat_set(folder, beats)
             result.beats[set_name] = songs
+            result.beating[set_name] = beating_songs(songs)
             for metric in rhythm.values():
                 result.values[set_name].extend(metric.compute(songs))
 

@@ -25,6 +25,55 @@ class Bootstrap:
     seed: int = 0
 
 
+@dataclass(frozen=True)
+class BeatingSongs:
+    """How many tracks of each song of a set beat, against the set's track slots.
+
+    A track *beats* when its beat tracker found at least :data:`rhythm.MIN_RHYTHM_BEATS` (2) beats in it: the
+    count of the ``beating_tracks`` metric. A track with no beat drops out of CBS (which then compares fewer
+    tracks, so silencing a track raises it); a track with one beat gives CBD and IRS nothing. ``flags`` holds
+    the songs with fewer beating tracks than ``tracks``, each with its reason (``"3 of 4 tracks beat (bass: no
+    beats)"``); a missing track file counts as a track without beats.
+    """
+
+    tracks: int
+    counts: dict[str, int]
+    flags: dict[str, str]
+
+    @property
+    def summary(self) -> str:
+        """``"2 of 16 songs: not every track beats"``."""
+        return f"{len(self.flags)} of {len(self.counts)} songs: not every track beats"
+
+    def as_dict(self) -> dict[str, object]:
+        return {"tracks": self.tracks, "min_beats": rhythm.MIN_RHYTHM_BEATS, "songs": len(self.counts),
+                "flagged": len(self.flags), "summary": self.summary, "counts": dict(self.counts),
+                "flags": dict(self.flags)}
+
+
+def beating_songs(beats: BeatSet) -> BeatingSongs:
+    """Each song's beating tracks (at least :data:`rhythm.MIN_RHYTHM_BEATS` beats) and the songs that lack some."""
+    counts: dict[str, int] = {}
+    flags: dict[str, str] = {}
+    for song, tracks in zip(beats.songs, beats.beats):
+        found = [rhythm.as_beats(track).size for track in tracks]
+        silent = [(name, size) for name, size in zip(beats.tracks, found) if size < rhythm.MIN_RHYTHM_BEATS]
+        counts[song] = len(found) - len(silent)
+        if silent:
+            why = ", ".join(f"{name}: {'no' if size == 0 else size} beat{'' if size == 1 else 's'}" for name, size in silent)
+            flags[song] = f"{counts[song]} of {len(beats.tracks)} tracks beat ({why})"
+    return BeatingSongs(len(beats.tracks), counts, flags)
+
+
+def _beating_note(beats: BeatSet) -> str:
+    """``"; 2 of 16 songs: not every track beats ..."`` for a CBS or CBD note, or nothing when all do."""
+    found = beating_songs(beats)
+    if not found.flags:
+        return ""
+    return (f"; {found.summary} (>= {rhythm.MIN_RHYTHM_BEATS} beats each of {found.tracks}), "
+            "flagged in the per-song CSV")
+
+
 def _per_song(songs: list[str], values: np.ndarray) -> dict[str, float]:
     return {song: float(value) for song, value in zip(songs, values)}
 
@@ -65,7 +114,8 @@ def cbs_values(beats: BeatSet, window: float = 0.07, bootstrap: Bootstrap = Boot
     if paper_compat:
         note += "; PAPER-COMPATIBLE float window edges (a beat on an edge falls by rounding)"
     if skipped:
-        note += f"; {skipped} song(s) with at most one beating track left out"
+        note += f"; {skipped} song(s) with at most one track with beats left out"
+    note += _beating_note(beats)
     return [MetricValue("cbs", "all", scores.value, low, high, _count(scores.per_song), "higher",
                         _per_song(beats.songs, scores.per_song), note)]
 
@@ -74,13 +124,14 @@ def cbd_values(beats: BeatSet, bootstrap: Bootstrap = Bootstrap()) -> list[Metri
     """CBD: the mean normalised error (``cbd``), and the std and median (``cbd_std``, ``cbd_median``)."""
     scores = rhythm.cbd(beats.beats)
     rows = []
+    beating = _beating_note(beats)
     for index, statistic in enumerate(rhythm.CBD_STATISTICS):
         column = scores.per_song[:, index]
         low, high = bootstrap_ci(column, _mean_over_songs, bootstrap.resamples, bootstrap.confidence, bootstrap.seed)
         name = "cbd" if statistic == "mean" else f"cbd_{statistic}"
         rows.append(
             MetricValue(name, "all", float(scores.value[index]), low, high, _count(column), "lower",
-                        _per_song(beats.songs, column), f"{statistic} of normalised cross-track beat errors")
+                        _per_song(beats.songs, column), f"{statistic} of normalised cross-track beat errors{beating}")
         )
     return rows
 

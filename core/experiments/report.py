@@ -47,6 +47,8 @@ class ComparisonRow:
     songs: int = 0
     gap_closed: dict[str, float | None] = field(default_factory=dict)  # "CBS"/"CBD" -> percent
     gap_note: str = ""  # why there is no gap figure, or "baseline" / "target"
+    # songs with fewer beating tracks than track slots (the evaluation's flagged songs); None: not in the report
+    flagged_songs: int | None = None
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,8 @@ def row_from_report(name: str, kind: str, report_path: Path) -> ComparisonRow:
     report = json.loads(Path(report_path).read_text())
     values = {column: metric_value(report, metric, track) for column, metric, track, _ in COLUMNS}
     songs = len(report.get("songs", {}).get("generated", []))
-    return ComparisonRow(name=name, kind=kind, values=values, songs=songs)
+    flagged = report.get("beating_tracks", {}).get("generated", {}).get("flagged")
+    return ComparisonRow(name=name, kind=kind, values=values, songs=songs, flagged_songs=flagged)
 
 
 def comparison_rows(
@@ -189,9 +192,16 @@ def table(rows: Sequence[ComparisonRow], title: str, width: int | None = None) -
     result.add_column("songs", justify="right")
     for row in rows:
         name = row.name if row.kind == "model" else f"[italic]{row.name}[/italic]"
-        cells = [_cell(row.values.get(c)) for c, _, _, _ in present]
+        cells = [_cell(row.values.get(c)) + (_flagged(row) if c == "beating tracks" else "") for c, _, _, _ in present]
         result.add_row(name, *cells, *([gap_cell(row)] if with_gap else []), str(row.songs))
     return result
+
+
+def _flagged(row: ComparisonRow) -> str:
+    """``" (2 of 16 songs short)"``: the songs where not every track beats, when there are any."""
+    if not row.flagged_songs:
+        return ""
+    return f" ({row.flagged_songs} of {row.songs} songs short)"
 
 
 def compact_table(rows: Sequence[ComparisonRow], title: str, width: int) -> Table:

@@ -207,3 +207,30 @@ def test_cbs_paper_compat_is_a_setting_and_follows_the_trackers_paper_compat(fol
     assert part_nodes(["cbs"], "madmom", "x", ["tracker.paper_compat=true"])["cbs"]["paper_compat"] is True
     assert "paper_compat" not in part_nodes(["cbs"], "madmom", "x", [])["cbs"]
     assert part_nodes(["cbs"], "madmom", "x", ["tracker.paper_compat=true", "cbs.paper_compat=false"])["cbs"]["paper_compat"] is False
+
+
+def test_a_song_with_a_silent_track_is_flagged_in_the_per_song_csv_and_counted_in_the_table(folders, tmp_path, capsys):
+    import shutil
+
+    generated = tmp_path / "gen"
+    shutil.copytree(folders / "gen", generated)
+    save_audio(generated / "b" / "drums.wav", np.zeros(int(DURATION * RATE), np.float32), RATE)  # silent: no beats
+    out = tmp_path / "report.json"
+    code, stdout, stderr = run(capsys, "eval", generated, "--reference", folders / "ref", "--metrics", "cbs,cbd",
+                               "--tracker", "onsets", "--no-cache", "--workers", "1", "--bootstrap", "20",
+                               "--no-page", "--out", out)
+    assert code == 0, stderr
+    printed = " ".join(stdout.split())
+    assert "generated: 1 of 3 songs: not every track beats (>= 2 beats each of 3 tracks)" in printed
+    assert "reference: all 3 tracks of every song beat" in printed
+    per_song = list(csv.DictReader(io.StringIO(out.with_suffix(".per_song.csv").read_text())))
+    generated_rows = [r for r in per_song if r["set"] == "generated"]
+    assert {r["song"] for r in generated_rows if r["flag"]} == {"b"}
+    assert {(r["beating_tracks"], r["flag"]) for r in generated_rows if r["song"] == "b"} == {
+        ("2", "2 of 3 tracks beat (drums: no beats)")}
+    assert {r["beating_tracks"] for r in per_song if r["song"] != "b"} == {"3"}
+    report = json.loads(out.read_text())
+    assert report["beating_tracks"]["generated"]["summary"] == "1 of 3 songs: not every track beats"
+    assert report["beating_tracks"]["reference"]["flagged"] == 0
+    cbs = next(v for v in report["values"]["generated"] if v["metric"] == "cbs")
+    assert "1 of 3 songs: not every track beats" in cbs["note"]

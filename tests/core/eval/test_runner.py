@@ -96,3 +96,42 @@ def test_missing_tracks_are_reported_and_count_as_silent(tmp_path):
     assert result.get("cbs").per_song == {"a": 1.0, "b": pytest.approx(float("nan"), nan_ok=True)}
     assert result.get("cbs").n == 1
     assert any("lack some of the tracks" in note and "b" in note for note in result.notes)
+    assert result.beating["generated"].flags == {"b": "1 of 2 tracks beat (drums: no beats)"}
+
+
+def test_a_song_with_a_silent_track_is_flagged_with_its_beating_tracks(tmp_path):
+    """A silent track (zeros: no beats) or a one-beat track flags its song in the per-song CSV and the CBS and
+    CBD notes; songs whose tracks all beat are not flagged."""
+    import csv
+    import io
+    import json
+
+    grid = beat_grid(120, DURATION)
+    songs = {"one": [grid, grid, grid[:1]], "silent": [grid, np.zeros(0), grid], "sync": [grid] * 3}
+    for name, beats in songs.items():
+        write_song(tmp_path / "gen" / name, click_song(beats, DURATION, RATE), ["bass", "drums", "piano"], RATE)
+    result = evaluate(EvaluationRequest(generated=tmp_path / "gen", metrics=metrics("cbs", "cbd", "beating_tracks"),
+                                        tracker=onsets()))
+    found = result.beating["generated"]
+    assert found.tracks == 3 and found.counts == {"one": 2, "silent": 2, "sync": 3}
+    assert found.flags == {"one": "2 of 3 tracks beat (piano: 1 beat)", "silent": "2 of 3 tracks beat (drums: no beats)"}
+    assert found.summary == "2 of 3 songs: not every track beats"
+    assert result.get("beating_tracks").per_song == {song: float(count) for song, count in found.counts.items()}
+    for metric in ("cbs", "cbd"):
+        assert "2 of 3 songs: not every track beats (>= 2 beats each of 3)" in result.get(metric).note
+
+    rows = list(csv.DictReader(io.StringIO(result.per_song_csv())))
+    assert list(rows[0])[:5] == ["set", "song", "metric", "track", "value"]  # older readers keep their columns
+    cbs = {row["song"]: row for row in rows if row["metric"] == "cbs"}
+    assert (cbs["silent"]["beating_tracks"], cbs["silent"]["flag"]) == ("2", "2 of 3 tracks beat (drums: no beats)")
+    assert (cbs["sync"]["beating_tracks"], cbs["sync"]["flag"]) == ("3", "")
+    assert all(row["flag"] == found.flags.get(row["song"], "") for row in rows)
+    report = json.loads(result.to_json())["beating_tracks"]["generated"]
+    assert (report["flagged"], report["songs"], report["min_beats"]) == (2, 3, 2)
+    assert report["flags"] == found.flags
+
+
+def test_songs_whose_tracks_all_beat_are_not_flagged(folders):
+    result = evaluate(EvaluationRequest(generated=folders / "gen", metrics=metrics("cbs"), tracker=onsets()))
+    assert result.beating["generated"].flags == {} and "not every track beats" not in result.get("cbs").note
+    assert result.beating["generated"].summary == "0 of 3 songs: not every track beats"

@@ -114,3 +114,20 @@ def test_at_80_columns_the_table_is_one_line_per_row_with_means_and_the_gap(tmp_
     wide = Console(width=200, record=True)
     wide.print(table(rows, "ablation", 200))
     assert "[0.350, 0.550]" in wide.export_text()  # a wide terminal keeps the intervals
+
+
+def test_the_wide_table_counts_the_songs_where_not_every_track_beats(tmp_path):
+    from rich.console import Console
+
+    values = [("cbs", "all", 0.5), ("beating_tracks", "all", 3.5)]
+    flagged, clean = report(tmp_path / "f.json", values, songs=4), report(tmp_path / "c.json", values, songs=4)
+    data = json.loads(flagged.read_text())
+    data["beating_tracks"] = {"generated": {"flagged": 2, "songs": 4}}
+    flagged.write_text(json.dumps(data))
+    rows = comparison_rows([("flagged", flagged), ("clean", clean)], [])
+    assert (rows[0].flagged_songs, rows[1].flagged_songs) == (2, None)  # older reports have no count
+    wide = Console(width=200, record=True)
+    wide.print(table(rows, "ablation", 200))
+    lines = wide.export_text().splitlines()
+    assert "3.500 [3.400, 3.600] (2 of 4 songs short)" in next(line for line in lines if "flagged" in line)
+    assert "songs short" not in next(line for line in lines if "clean" in line)
