@@ -74,3 +74,21 @@ def headless_chromium() -> Iterator:
             yield driver
         finally:
             driver.quit()
+
+
+def screenshot(page: str, picture: str, width: int = 1280, height: int = 1600) -> None:
+    """Save the top ``width`` x ``height`` pixels of ``page`` (a file) as it renders in headless Chromium."""
+    from pathlib import Path
+
+    with headless_chromium() as driver:
+        driver.set_window_size(width, height)
+        driver.get(Path(page).resolve().as_uri())
+        driver.save_screenshot(str(picture))
+
+
+if __name__ == "__main__":  # python tests/helpers/browser.py runs/demo/index.html docs/images/demo-page.png
+    import sys
+
+    if len(sys.argv) != 3:
+        raise SystemExit("usage: python tests/helpers/browser.py PAGE.html PICTURE.png")
+    screenshot(sys.argv[1], sys.argv[2])
