@@ -133,13 +133,13 @@ def write_sampling_record(run: RecipeRun, checkpoint: Path, request: dict[str, A
     checkpoint and the resolved recipe that made these songs."""
     from ..files import write_text_atomically
     from ..reports import SAMPLING_RECORD
-    from ..training.checkpoint import load_checkpoint
+    from ..training.checkpoint import read_recipe_text
 
     record = {
         "title": f"{run.name}: {request['songs']} song(s) from {checkpoint.name}",
         "checkpoint": str(checkpoint),
         "seed": request["seed"],
-        "recipe": load_checkpoint(checkpoint, trainer_state=False)["recipe"],
+        "recipe": read_recipe_text(checkpoint),
     }
     write_text_atomically(run.samples / SAMPLING_RECORD, json.dumps(record, indent=2) + "\n")
 

@@ -302,17 +302,34 @@ def read_meta(folder: Path) -> dict[str, Any]:
         raise CheckpointError(f"{folder / META} is damaged ({error})") from None
 
 
+def _stored_recipe(folder: Path, metadata: Mapping[str, str]) -> str:
+    """The recipe text of a checkpoint folder: the weights' metadata, else the recipe file beside them."""
+    recipe = metadata.get("synctrack_recipe")
+    if recipe is None and (folder / RECIPE).is_file():
+        recipe = (folder / RECIPE).read_text(encoding="utf-8")
+    if recipe is None:
+        raise CheckpointError(f"{folder / WEIGHTS} holds no recipe; it was not written by synctrack train")
+    return recipe
+
+
+def read_recipe_text(path: str | os.PathLike) -> str:
+    """The recipe a checkpoint stores, read from the weights' header without loading a tensor."""
+    folder = resolve_checkpoint(path)
+    try:
+        with safe_open(str(folder / WEIGHTS), framework="pt", device="cpu") as file:
+            metadata = file.metadata() or {}
+    except (SafetensorError, OSError, ValueError, RuntimeError) as error:
+        raise CheckpointError(f"{folder / WEIGHTS} is damaged or truncated and cannot be read ({error})") from None
+    return _stored_recipe(folder, metadata)
+
+
 def load_checkpoint(path: str | os.PathLike, trainer_state: bool = True) -> dict[str, Any]:
     """Everything in a checkpoint: ``folder``, ``weights``, ``ema`` (or None), ``trainer`` (or None when not
     asked), ``recipe`` (text), ``meta``."""
     folder = resolve_checkpoint(path)
     weights, metadata = read_weights(folder / WEIGHTS)
     ema = read_weights(folder / EMA_WEIGHTS)[0] if (folder / EMA_WEIGHTS).exists() else None
-    recipe = metadata.get("synctrack_recipe")
-    if recipe is None and (folder / RECIPE).is_file():
-        recipe = (folder / RECIPE).read_text(encoding="utf-8")
-    if recipe is None:
-        raise CheckpointError(f"{folder / WEIGHTS} holds no recipe; it was not written by synctrack train")
+    recipe = _stored_recipe(folder, metadata)
     return {
         "folder": folder,
         "weights": weights,
