@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -14,9 +16,10 @@ from synctrack.errors import RecipeError, UserError
 from synctrack.interfaces import Dataset
 from synctrack.plugins.datasets.synthetic import INSTRUMENTS, Desync, SyntheticDataset
 from synctrack.plugins.datasets.synthetic.instruments import midi_hz
-from synctrack.recipe import build
+from synctrack.recipe import build, load_recipe
 
 PAPER = ["bass", "drums", "guitar", "piano"]
+RECIPES = Path(__file__).resolve().parents[3] / "recipes" / "scaling" / "bench"
 
 
 def synthetic(**kwargs) -> SyntheticDataset:
@@ -259,3 +262,28 @@ def test_librosa_tracks_the_beat_of_the_drums_and_of_the_mix():
             _, beats = librosa.beat.beat_track(y=signal.numpy(), sr=16000, units="time")
             scores[name].append(mir_eval.beat.f_measure(reference, mir_eval.beat.trim_beats(beats, 1.0)))
     assert np.mean(scores["drums"]) >= 0.85 and np.mean(scores["mix"]) >= 0.85, scores
+
+
+@pytest.mark.parametrize("tracks", [8, 16])
+def test_the_scaling_worlds_share_one_beat_grid(tracks):
+    """The scaling study's recipes (recipes/scaling/bench) build S-track worlds whose every track plays on
+    the song's beat grid, the grid the same song has at S = 4, with 32 track-clips per training step."""
+    recipe = load_recipe(RECIPES / f"tracks-{tracks}-synctrack.yaml").data
+    node = {**recipe["data"], "num_songs": 6, "clip_seconds": 4.0}
+    dataset, four = build(node, Dataset, get_registry()), synthetic(num_songs=6)
+    assert len(set(dataset.track_names)) == tracks and recipe["train"]["batch_size"] * tracks == 32
+    assert recipe["model"]["denoiser"]["conditioner"]["vocabulary"] == dataset.track_names
+    for index in range(6):
+        item, small = dataset[index], four[index]
+        meta = item["meta"]
+        assert item["audio"].shape == (tracks, 64000) and bool(item["track_mask"].all())
+        assert all(rms > 0.003 for rms in item["audio"].std(dim=1).tolist())  # every track sounds
+        assert (meta["tempo"], meta["beat_times"], meta["meter"]) == (small["meta"]["tempo"], small["meta"]["beat_times"], small["meta"]["meter"])
+        grid = sixteenths(meta, 4.0)
+        for name, onsets in zip(meta["instruments"], meta["onsets"]):
+            onsets = np.array(onsets)
+            assert onsets.size, name
+            # the distance after the latest grid point: 0, or a strum's spread over its strings (< 30 ms)
+            late = (onsets[:, None] - grid[None, :])
+            late = np.abs(np.where(late >= -1e-5, late, np.inf).min(axis=1))
+            assert late.max() < (0.03 if name == "guitar" else 1e-5), (index, name, late.max())
