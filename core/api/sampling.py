@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from ..conditions import SongConditions, parse_tags
 from ..errors import RunWarning, UserError
 from .songs import Songs
 
@@ -121,6 +122,9 @@ def sample_batches(
     mixture: torch.Tensor | None = None,
     mixture_track: str | None = None,
     guidance: float | None = None,
+    tempo: float | None = None,
+    tags: Sequence[str] | str | None = None,
+    prompt: str | None = None,
     steps: int | None = None,
     seed: int = 0,
     batch_size: int | None = None,
@@ -142,6 +146,10 @@ def sample_batches(
     # command has always drawn: the same seed and batch_size give the same songs, bit for bit
     generator = torch.Generator().manual_seed(seed)
     extra: dict[str, Any] = mixture_inputs(pipeline, names, mixture, mixture_track, guidance, generator)
+    conditions = song_conditions(tempo, tags, prompt)
+    if conditions is not None:
+        pipeline.check_song_conditions(conditions)
+        extra["context"] = conditions
     given_audio = given_tracks(pipeline, names, given or {})
     known = known_mask = None
     if given_audio:
@@ -188,6 +196,10 @@ def sample(source: Source, num: int = 1, *, progress: Callable[[int], None] | No
         mixture: a waveform ``[L]`` to separate: the condition of a mixture-conditioned model (MSG-LD, with
             classifier-free ``guidance``), or a sum constraint for an unconditional sigma model with an additive
             encoder (MSDM; ``mixture_track`` is the track solved for).
+        tempo, tags, prompt: song-level conditions of a model trained with them (BPM; ``name=value`` tags as a
+            list or one string such as ``"key=C,mode=minor"``; a text prompt), with classifier-free ``guidance``;
+            a condition the model was not trained with is an error naming what it accepts, and one left out
+            is unconditional for its conditioner.
         steps, seed, batch_size: sampler steps (default: the recipe's), the random seed, songs per sampler call
             (one random stream serves the whole call, so the batch size changes which draws each song gets).
         normalize: scale each song past full scale down to a peak of 0.99 (one factor per song).
@@ -200,6 +212,19 @@ def sample(source: Source, num: int = 1, *, progress: Callable[[int], None] | No
         if progress is not None:
             progress(len(batch))
     return Songs.concatenate(parts)
+
+
+def song_conditions(tempo: float | None, tags: Sequence[str] | str | None, prompt: str | None) -> SongConditions | None:
+    """One song's conditions from the user's values (None when none is given)."""
+    if tempo is None and tags is None and prompt is None:
+        return None
+    if isinstance(tags, str):
+        tags = parse_tags(tags, "tags")
+    return SongConditions(
+        tempo=None if tempo is None else torch.tensor([float(tempo)]),
+        tags=None if tags is None else (tuple(tags),),
+        prompts=None if prompt is None else (str(prompt),),
+    )
 
 
 def given_tracks(pipeline, names: list[str], given: Mapping[str, torch.Tensor]) -> dict[int, torch.Tensor]:

@@ -1,5 +1,5 @@
 """``synctrack sample CHECKPOINT --num N --out DIR [--steps K] [--sampler NAME] [--given TRACK=FILE.wav ...]
-[--mixture FILE.wav [--guidance W]]``.
+[--mixture FILE.wav [--guidance W]] [--tempo BPM] [--tags NAME=VALUE,...] [--prompt TEXT]``.
 
 Generates ``N`` songs with a trained model and writes ``DIR/song_<i>/<track>.wav``, ``mix.wav`` and
 ``mels.png``; ``--tracks`` chooses the instruments (any number, for models that take any); each song
@@ -10,7 +10,9 @@ sample rate, cut or zero-padded to the training clip length, and written back un
 tracks. ``--mixture`` separates a mixture (read the same way): a mixture-conditioned model (MSG-LD) is
 conditioned on it, with classifier-free guidance ``--guidance W`` (0: ignore the mixture); an unconditional
 model with a sigma diffusion and an additive encoder (MSDM) constrains its tracks to sum to it (Dirac
-likelihood; ``--mixture-track`` names the track solved for). CHECKPOINT is a run folder (its latest
+likelihood; ``--mixture-track`` names the track solved for). ``--tempo``, ``--tags`` and ``--prompt`` ask a model
+trained with those conditions (docs/conditioning.md) for them, with ``--guidance W``; one it was not trained
+with is an error that names what it accepts. CHECKPOINT is a run folder (its latest
 checkpoint) or a ``checkpoints/step_*`` folder; ``KEY=VALUE`` overrides change the stored recipe (for
 example a moved encoder weight file). A song whose tracks or mix pass full scale is clipped in its WAVs, and
 the command says which; ``--normalize`` scales such songs down instead, so their tracks still sum to the mix.
@@ -52,6 +54,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                              "(default: the first track not given)")
     parser.add_argument("--guidance", type=float, default=None,
                         help="classifier-free guidance scale of a conditional model (default: the recipe's; 0: unconditional)")
+    parser.add_argument("--tempo", type=float, default=None, metavar="BPM", help="the songs' tempo (a model trained with tempo)")
+    parser.add_argument("--tags", default=None, metavar="NAME=VALUE,...",
+                        help='tags of a model trained with them, e.g. "style=rock,mode=minor"')
+    parser.add_argument("--prompt", default=None, metavar="TEXT", help="a text prompt (a model trained with one)")
     parser.add_argument("--normalize", action="store_true",
                         help="scale each song that would clip (a track or the mix past full scale) down to a peak of "
                              "0.99, one factor per song so the tracks still sum to the mix (given tracks are scaled too)")
@@ -87,6 +93,7 @@ def say_conversion(label: str, file: Path, rate: int, clip_samples: int) -> None
 
 def run(args: argparse.Namespace) -> int:
     from ..api.sampling import fit_length, load_model, model_tracks, sample_batches
+    from ..conditions import parse_tags
     from ..audio import load_audio
     from ..files import clear_folder, output_folder_problem
     from ..outputs import write_songs
@@ -115,7 +122,8 @@ def run(args: argparse.Namespace) -> int:
         say_conversion(f"--given {names[slot]}={file}", file, rate, clip)
         given[names[slot]] = fit_length(torch.from_numpy(load_audio(file, rate)), clip)
     batches = sample_batches(pipeline, args.num, tracks=None if args.tracks is None else names, given=given,
-                             mixture=mixture, mixture_track=args.mixture_track, guidance=args.guidance, steps=args.steps,
+                             mixture=mixture, mixture_track=args.mixture_track, guidance=args.guidance, tempo=args.tempo,
+                             tags=None if args.tags is None else parse_tags(args.tags, "--tags"), prompt=args.prompt, steps=args.steps,
                              seed=args.seed, batch_size=args.batch_size, normalize=args.normalize)
     first = next(batches)  # every check of the request has run: only now is the old output deleted
     if args.overwrite:
@@ -136,6 +144,10 @@ def run(args: argparse.Namespace) -> int:
     if mixture is not None:
         how = "as the condition" if pipeline.mixture_use == "condition" else "by a sum constraint"
         details.append(f"separating {args.mixture} {how}")
+    asked = [f"tempo {args.tempo:g} BPM" if args.tempo is not None else "", f"tags {args.tags}" if args.tags else "",
+             f"prompt {args.prompt!r}" if args.prompt is not None else ""]
+    if any(asked):
+        details.append(", ".join(part for part in asked if part) + f", guidance {args.guidance if args.guidance is not None else 'as the recipe'}")
     write_record(args, pipeline, names, details)
     console.out.print(f"wrote {len(written)} song(s) to {args.out} ({', '.join(details)}); listen: {args.out / 'index.html'}",
                       markup=False)
@@ -192,8 +204,10 @@ def read_mixture(args: argparse.Namespace, pipeline, names: list[str], rate: int
     if args.mixture is None:
         if args.mixture_track is not None:
             raise UserError("--mixture-track needs --mixture")
-        if args.guidance is not None:
-            console.warning("without --mixture the model generates unconditionally; --guidance has no effect")
+        conditioned = args.tempo is not None or args.tags is not None or args.prompt is not None
+        if args.guidance is not None and not conditioned:
+            asked = "--mixture" if pipeline.context_kind == "mixture" else "--tempo, --tags or --prompt"
+            console.warning(f"without {asked} the model generates unconditionally; --guidance has no effect")
         return None
     if use is None:
         raise UserError(f"--mixture {args.mixture}: {pipeline.mixture_problem()}")

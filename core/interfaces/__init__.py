@@ -12,7 +12,7 @@ from .evaluation import (
     AudioMetric, BeatSet, BeatTracker, DistributionMetric, Embedder, EmbeddingSet, Metric, MetricValue, RhythmMetric,
     TrackFiles,
 )
-from .model import Conditioner, Denoiser, Encoder, Mixer, Vocoder
+from .model import Conditioner, Denoiser, Encoder, Mixer, SongConditioner, Vocoder
 from .trainable import TrainableEncoder, TrainableVocoder, VocoderAdversary
 from .process import FAMILIES, Diffusion, Prediction, Sampler, SamplingRequest, SigmaDiffusion, TimestepDiffusion
 
@@ -41,6 +41,7 @@ __all__ = [
     "BeatSet",
     "BeatTracker",
     "Conditioner",
+    "SongConditioner",
     "Dataset",
     "Denoiser",
     "Diffusion",

@@ -86,6 +86,9 @@ class Denoiser(Pretrainable, nn.Module):
       encoder, ``[B, ...]`` with one track's latent shape. ``context=None`` means "no condition" and is what
       classifier-free guidance's unconditional pass sends. The pipeline makes it from every training batch
       and from a user's mixture at sampling time (MSG-LD).
+    - ``"song"``: song-level conditions (tempo, tags, a prompt), a :class:`synctrack.conditions.SongConditions`
+      of ``B`` songs read by the conditioners ``song_conditioners()`` lists; a field it lacks, a song whose
+      ``keep`` is False and ``context=None`` all mean "no condition" for that conditioner.
 
     ``latent_problem(shape)`` says why the denoiser cannot run a song's latents of ``shape`` (``[S, C, ...]``:
     tracks, then one track's latent shape), or returns None; the pipeline asks before training and sampling,
@@ -120,6 +123,10 @@ class Denoiser(Pretrainable, nn.Module):
     ) -> torch.Tensor:
         raise NotImplementedError
 
+    def song_conditioners(self) -> list[SongConditioner]:
+        """The song-level conditioners a ``context_kind = "song"`` denoiser reads (default: none)."""
+        return []
+
 
 class Mixer(PartInterface, nn.Module):
     """Exchanges information between the tracks of one song.
@@ -147,13 +154,42 @@ class Mixer(PartInterface, nn.Module):
 
 
 class Conditioner(PartInterface, nn.Module):
-    """Per-track embeddings from track identities: ``TrackInfo [B, S]`` -> ``[B, S, embedding_dim]``."""
+    """Per-track embeddings from track identities: ``TrackInfo [B, S]`` -> ``[B, S, embedding_dim]``.
+
+    ``level`` is ``"track"`` here; song-level conditioners (:class:`SongConditioner`) are of the same kind.
+    """
 
     registry_kind: ClassVar[str] = "conditioner"
+    level: ClassVar[Literal["track", "song"]] = "track"
     embedding_dim: int
 
     def forward(self, tracks: TrackInfo) -> torch.Tensor:
         raise NotImplementedError
+
+
+class SongConditioner(Conditioner):
+    """A song-level embedding from one field of :class:`synctrack.conditions.SongConditions`:
+    ``forward(conditions)`` -> ``[B, embedding_dim]``.
+
+    ``field`` names what it reads (``"tempo"``, ``"tags"`` or ``"prompt"``). ``forward`` embeds every song as
+    asked; the host replaces the songs whose condition is dropped (``conditions.kept()`` False) by its own
+    learned null embedding, so a conditioner never sees "no condition". ``check(conditions)`` raises a
+    :class:`~synctrack.errors.UserError` for a value it cannot take (an unknown tag, a tempo out of range),
+    and ``accepts()`` says in words what it takes, for the messages of the sampling commands.
+    """
+
+    level: ClassVar[Literal["track", "song"]] = "song"
+    field: ClassVar[str]
+
+    def forward(self, conditions: Any) -> torch.Tensor:
+        raise NotImplementedError
+
+    def check(self, conditions: Any) -> None:
+        """Raise a UserError naming a value of ``conditions`` this conditioner cannot take (default: none)."""
+
+    def accepts(self) -> str:
+        """What it takes, in words (e.g. ``"tempo: 30 to 300 BPM"``)."""
+        return self.field
 
 
 class Vocoder(Pretrainable, nn.Module):

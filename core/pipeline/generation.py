@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from ..conditions import SongConditions
 from ..errors import UserError
 from ..interfaces import SamplingRequest
 from ..noise import Generators
@@ -72,6 +73,8 @@ class Generation:
         per_track = tuple(latent_shape) if latent_shape is not None else self.latent_shape(length)
         shape = (num, info.num_tracks, *per_track)
         self.check_latent_shape(shape[1:], "the requested latents")
+        if isinstance(context, SongConditions):  # first: its message names what the model accepts
+            self.check_song_conditions(context)
         if context is not None and self.context_kind is None:
             raise UserError(f"denoiser {self._name('denoiser')!r} takes no condition, but a context was given")
         constraint: dict[str, Any] = {}
@@ -92,6 +95,8 @@ class Generation:
             raise UserError("mixture_track needs a mixture")
         if context is not None and isinstance(context, torch.Tensor):
             context = _per_song(context, num, "context")
+        if isinstance(context, SongConditions):
+            context = context.per_song(num).to(self.device)
         was_training = self.training
         self.eval()
         try:
@@ -100,6 +105,24 @@ class Generation:
             return self.sampler.sample(self.denoiser, self.diffusion, request)
         finally:
             self.train(was_training)
+
+    def accepted_conditions(self) -> str:
+        """What this model can be asked for, in words (for messages)."""
+        conditioners = self.denoiser.song_conditioners()
+        if not conditioners:
+            return "no song condition (the model was trained without one)"
+        return "; ".join(conditioner.accepts() for conditioner in conditioners)
+
+    def check_song_conditions(self, conditions: SongConditions) -> None:
+        """Raise a :class:`UserError` for a condition this model was not trained with, or a value one of its
+        conditioners cannot take, naming what it accepts."""
+        conditioners = {conditioner.field: conditioner for conditioner in self.denoiser.song_conditioners()}
+        strangers = sorted(conditions.fields - set(conditioners))
+        if strangers:
+            asked = " and ".join("a text prompt" if field == "prompt" else field for field in strangers)
+            raise UserError(f"this model was not trained with {asked}: it accepts {self.accepted_conditions()}")
+        for field in sorted(conditions.fields):
+            conditioners[field].check(conditions)
 
     @torch.no_grad()
     def render(self, latents: torch.Tensor, num_samples: int | None = None) -> Rendered:

@@ -11,6 +11,7 @@ import torch
 # What a denoiser's ``context_kind`` may name: the conditions the pipeline knows how to make.
 CONTEXT_KINDS: dict[str, str] = {
     "mixture": "the song's mixture through the encoder, [B, ...] with one track's latent shape",
+    "song": "song-level conditions (tempo, tags, prompt) from each song's metadata: a SongConditions of B songs",
 }
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..conditions import SongConditions
 from ..data.items import mixdown
 from ..errors import UserError
 from ..interfaces import Denoiser, Diffusion, Encoder, Sampler, Vocoder
@@ -119,7 +120,7 @@ class Pipeline(Generation, nn.Module):
 
     @property
     def context_kind(self) -> str | None:
-        """The condition the denoiser takes (``Denoiser.context_kind``): None or ``"mixture"``."""
+        """The condition the denoiser takes (``Denoiser.context_kind``): None, ``"mixture"`` or ``"song"``."""
         return getattr(self.denoiser, "context_kind", None)
 
     @property
@@ -148,7 +149,11 @@ class Pipeline(Generation, nn.Module):
         else what the denoiser's ``context_kind`` asks for (``"mixture"``: the encoded mixture of the
         batch's audio, drawing from ``generator``), else None."""
         context = _field(batch, "context")
-        if context is None and self.context_kind is not None:
+        if context is None and self.context_kind == "song":
+            metas = _field(batch, "meta") or []
+            fields = {conditioner.field for conditioner in self.denoiser.song_conditioners()}
+            context = SongConditions.from_meta(metas, fields).to(self.device)
+        elif context is None and self.context_kind is not None:
             audio = _field(batch, "audio")
             if audio is None:
                 raise UserError(
@@ -163,8 +168,10 @@ class Pipeline(Generation, nn.Module):
         denoiser trains (classifier-free guidance's unconditional model); the draws come from ``generator``,
         one per song, so which songs are dropped does not depend on how the batch is split."""
         rate = float(getattr(self.denoiser, "condition_dropout", 0.0) or 0.0)
-        if not (self.denoiser.training and rate > 0 and isinstance(context, torch.Tensor)):
+        if not (self.denoiser.training and rate > 0 and isinstance(context, (torch.Tensor, SongConditions))):
             return context
+        if isinstance(context, SongConditions):  # dropped songs get the conditioners' null embeddings
+            return context.dropped(uniform((context.batch_size,), generator, device=self.device) >= rate)
         keep = uniform((context.shape[0],), generator, device=context.device) >= rate
         return context * keep.view(-1, *[1] * (context.dim() - 1)).to(context.dtype)
 

@@ -1,10 +1,12 @@
-"""Built-in conditioners: per-track embeddings from instrument identities."""
+"""Built-in conditioners: per-track embeddings from instrument identities, and song-level ones (tempo, tags)."""
 
 from synctrack import hookimpl
 
 from .instrument_embedding import InstrumentEmbedding
 from .instrument_prior import InstrumentPrior
 from .none import NoConditioner
+from .tags import TagsConditioner
+from .tempo import TempoConditioner
 
 EXAMPLE_VOCABULARY = ["bass", "drums", "guitar", "piano"]
 
@@ -14,3 +16,5 @@ def synctrack_register_parts(registry):
     registry.add("conditioner", "instrument_prior", InstrumentPrior, example={"vocabulary": EXAMPLE_VOCABULARY, "embedding_dim": 16})
     registry.add("conditioner", "instrument_embedding", InstrumentEmbedding, example={"vocabulary": EXAMPLE_VOCABULARY, "embedding_dim": 16})
     registry.add("conditioner", "none", NoConditioner)
+    registry.add("conditioner", "tempo", TempoConditioner, example={"embedding_dim": 16})
+    registry.add("conditioner", "tags", TagsConditioner, example={"vocabulary": ["key=C", "mode=minor", "meter=3"], "embedding_dim": 16})

@@ -29,6 +29,7 @@ from synctrack.recipe import PartSpec
 from .attention_block import AttentionBlock
 from .resblock import ResBlock2d
 from .sampling import Downsample2d, Upsample2d
+from .song_conditions import SongConditioning
 
 
 class Stage(nn.ModuleList):
@@ -56,6 +57,9 @@ class UNet2D(Denoiser):
     level (training with a diffusion's ``separate_track_levels``). T and F must be divisible by ``2 ** (len(channel_multipliers) - 1)``.
     ``attention_heads`` fixes the head count of every attention block instead of deriving it from
     ``head_dim`` (diffusers' MusicLDM export runs 8 heads everywhere; MusicLDM was trained with 32-d heads).
+    ``song_conditioners`` (tempo, tags, ...) make it a conditional model (``context_kind = "song"``): ``context``
+    is then a :class:`synctrack.conditions.SongConditions` (None: unconditional), whose embeddings join the
+    timestep embedding; ``condition_dropout`` is classifier-free guidance's p_uncond in training.
     """
 
     pretrained_component = "unet"
@@ -74,6 +78,8 @@ class UNet2D(Denoiser):
         attention_heads: int | None = None,
         mixers: list[PartSpec[Mixer]] = (),
         conditioner: Conditioner | None = None,
+        song_conditioners: list[Conditioner] = (),
+        condition_dropout: float = 0.0,
         embedding_join: Literal["concat", "add"] = "concat",
         second_self_attention: bool = True,
         dropout: float = 0.0,
@@ -106,7 +112,18 @@ class UNet2D(Denoiser):
 
         time_dim = 4 * base_channels
         self.time_embedding = TimestepEmbedding(base_channels, time_dim)
+        if conditioner is not None and conditioner.level != "track":
+            raise ValueError(f"conditioner takes a per-track conditioner; {type(conditioner).__name__} is song-level: "
+                             "list it under song_conditioners")
+        if not 0.0 <= condition_dropout < 1.0:
+            raise ValueError(f"condition_dropout is a probability in [0, 1), got {condition_dropout}")
+        if condition_dropout and not song_conditioners:
+            raise ValueError("condition_dropout drops song conditions, but this unet2d has no song_conditioners")
         self.conditioner = conditioner
+        # song-level conditions (tempo, tags, ...) join the timestep embedding; CFG trains with condition_dropout
+        self.song_conditioning = SongConditioning(list(song_conditioners), time_dim) if song_conditioners else None
+        self.context_kind = "song" if song_conditioners else None
+        self.condition_dropout = float(condition_dropout)
         condition_dim = conditioner.embedding_dim if conditioner is not None else 0
         self.condition_projection = nn.Linear(condition_dim, time_dim) if condition_dim else None
         embedding_dim = 2 * time_dim if (self.condition_projection is not None and embedding_join == "concat") else time_dim
@@ -151,13 +168,19 @@ class UNet2D(Denoiser):
 
         return unet2d_key_map(self, fmt, config)
 
-    def embed(self, noise_level: torch.Tensor, tracks: TrackInfo) -> torch.Tensor:
+    def song_conditioners(self) -> list[Conditioner]:
+        return list(self.song_conditioning.conditioners) if self.song_conditioning is not None else []
+
+    def embed(self, noise_level: torch.Tensor, tracks: TrackInfo, context: Any = None) -> torch.Tensor:
         """The per-track embedding every ResBlock receives: ``[B*S, E]``, from levels ``[B]`` (one per song) or
-        ``[B, S]`` (one per track)."""
+        ``[B, S]`` (one per track), plus the song's conditions (``context``) when the model takes them."""
         if noise_level.dim() == 2:
             embedding = self.time_embedding(rearrange(noise_level, "b s -> (b s)"))
         else:
             embedding = repeat(self.time_embedding(noise_level), "b e -> (b s) e", s=tracks.num_tracks)
+        if self.song_conditioning is not None:
+            song = self.song_conditioning(context, tracks.batch_size)
+            embedding = embedding + repeat(song.to(embedding.dtype), "b e -> (b s) e", s=tracks.num_tracks)
         if self.conditioner is None or self.condition_projection is None:
             return embedding
         condition = rearrange(self.condition_projection(self.conditioner(tracks)), "b s e -> (b s) e")
@@ -167,7 +190,7 @@ class UNet2D(Denoiser):
         """x ``[B, S, C, T, F]``, noise_level ``[B]`` or ``[B, S]``, tracks ``[B, S]`` -> ``[B, S, out_channels, T, F]``."""
         self._check_inputs(x, noise_level, tracks, context)
         track_mask = tracks.mask
-        embedding = self.embed(noise_level, tracks)
+        embedding = self.embed(noise_level, tracks, context)
         h = rearrange(x, "b s c t f -> (b s) c t f")
         skips = []
         for stage in self.input_blocks:
@@ -181,7 +204,9 @@ class UNet2D(Denoiser):
 
     def _check_inputs(self, x: torch.Tensor, noise_level: torch.Tensor, tracks: TrackInfo, context: Any) -> None:
         if context is not None:
-            raise ValueError("unet2d is unconditional: it takes no context")
+            if self.song_conditioning is None:
+                raise ValueError("this unet2d has no song_conditioners: it takes no context")
+            self.song_conditioning.check_context(context, x.shape[0])
         if x.dim() != 5:
             raise ValueError(f"unet2d takes latents [B, S, C, T, F], got shape {tuple(x.shape)}")
         batch, num_tracks, channels, frames, bins = x.shape

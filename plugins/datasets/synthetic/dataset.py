@@ -20,12 +20,25 @@ from synctrack.interfaces.data import DatasetSummary
 from synctrack.naming import did_you_mean, listing
 
 from .instruments import INSTRUMENTS
-from .song import Desync, compose, move, onset_times, plan_grid, render
+from .song import PITCH_NAMES, Desync, Grid, compose, move, onset_times, plan_grid, render
 
 SPLITS = {"train": 0, "validation": 1, "test": 2}
 PURPOSES = {"grid": 0, "part": 1, "timing": 2, "missing": 3}
 TARGET_RMS = 0.1  # each track's level before its instrument gain (-20 dBFS)
 MIX_PEAK = 0.95  # all tracks are scaled down together if their sum would peak above this
+
+
+def song_tags(grid: Grid, track_names: list[str], patterns: list[str]) -> tuple[list[str], str]:
+    """A song's ``name=value`` tags (key, mode, meter, and the drum pattern as its style when drums play) and a
+    prompt that says the same in words, for conditioned models (docs/conditioning.md)."""
+    key = PITCH_NAMES[grid.tonic]
+    tags = [f"key={key}", f"mode={grid.mode}", f"meter={grid.meter}"]
+    style = patterns[track_names.index("drums")].split("/")[0] if "drums" in track_names else None
+    if style is not None:
+        tags.append(f"style={style}")
+    words = f"{style.replace('_', ' ')} song" if style else "song"
+    prompt = f"a {words} in {key} {grid.mode}, {grid.meter} beats to the bar, at {grid.tempo:.0f} BPM, with {', '.join(track_names)}"
+    return tags, prompt
 
 
 class SyntheticDataset(Dataset):
@@ -155,6 +168,7 @@ class SyntheticDataset(Dataset):
             "patterns": patterns,
             "instruments": list(self.track_names),
         }
+        meta["tags"], meta["prompt"] = song_tags(grid, self.track_names, patterns)
         return make_item(audio, self.instrument_ids, present, meta)
 
     def summary(self) -> DatasetSummary:
