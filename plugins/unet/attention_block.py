@@ -14,7 +14,8 @@ from synctrack.nn import GEGLUFeedForward, zero_module
 
 
 class AttentionBlock(nn.Module):
-    """Per-track self-attention, then the mixers, then an optional second self-attention, then a GEGLU FF.
+    """Per-track self-attention, then (with ``context_dim``) cross-attention to the song's condition tokens, then
+    the mixers, then an optional second self-attention, then a GEGLU FF.
 
     Input ``[B*S, C, T', F']`` (tracks folded into the batch). Inside, tokens are ``[B*S, T'*F', C]`` for the
     per-track layers and ``[B, S, T'*F', C]`` for the mixers, which see every track of a song. Each sub-layer
@@ -29,12 +30,15 @@ class AttentionBlock(nn.Module):
         second_self_attention: bool = True,
         dropout: float = 0.0,
         norm_groups: int = 32,
+        context_dim: int | None = None,
     ) -> None:
         super().__init__()
         self.norm = nn.GroupNorm(norm_groups, channels, eps=1e-6)
         self.proj_in = nn.Conv2d(channels, channels, 1)
         self.norm1 = nn.LayerNorm(channels)
         self.attn1 = MultiHeadAttention(channels, head_dim=head_dim, dropout=dropout)
+        self.norm_context = nn.LayerNorm(channels) if context_dim else None
+        self.cross_attn = MultiHeadAttention(channels, head_dim=head_dim, context_dim=context_dim, dropout=dropout) if context_dim else None
         self.mixers = nn.ModuleList(mixers)
         self.norm2 = nn.LayerNorm(channels) if second_self_attention else None
         self.attn2 = MultiHeadAttention(channels, head_dim=head_dim, dropout=dropout) if second_self_attention else None
@@ -42,12 +46,17 @@ class AttentionBlock(nn.Module):
         self.ff = GEGLUFeedForward(channels, dropout=dropout)
         self.proj_out = zero_module(nn.Conv2d(channels, channels, 1))
 
-    def forward(self, x: torch.Tensor, track_mask: torch.Tensor) -> torch.Tensor:
-        """x ``[B*S, C, T', F']``, track_mask ``[B, S]`` -> ``[B*S, C, T', F']``."""
+    def forward(self, x: torch.Tensor, track_mask: torch.Tensor, context: torch.Tensor | None = None) -> torch.Tensor:
+        """x ``[B*S, C, T', F']``, track_mask ``[B, S]``, context ``[B*S, K, context_dim]`` (the song's condition
+        tokens, repeated for its tracks; only with ``context_dim``) -> ``[B*S, C, T', F']``."""
         frames, bins = x.shape[-2:]
         tracks = track_mask.shape[1]
         h = rearrange(self.proj_in(self.norm(x)), "n c t f -> n (t f) c")
         h = h + self.attn1(self.norm1(h))
+        if self.cross_attn is not None:
+            if context is None:
+                raise ValueError("this attention block attends to song conditions: give context [B*S, K, D]")
+            h = h + self.cross_attn(self.norm_context(h), context)
         if len(self.mixers):
             tokens = rearrange(h, "(b s) n c -> b s n c", s=tracks)
             for mixer in self.mixers:

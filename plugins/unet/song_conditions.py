@@ -1,6 +1,7 @@
 """Song-level conditions in a U-Net: each song conditioner's embedding, or its learned null embedding where a
-song's condition is dropped, projected to the timestep embedding's width and summed (MusicLDM's slot for its
-CLAP embedding). Classifier-free guidance's unconditional pass (``context=None``) gives every song the nulls."""
+song's condition is dropped, projected to the timestep embedding's width; summed into the timestep embedding
+(MusicLDM's slot for its CLAP embedding) or kept as one token each for cross-attention. Classifier-free
+guidance's unconditional pass (``context=None``) gives every song the nulls."""
 
 from __future__ import annotations
 
@@ -45,9 +46,13 @@ class SongConditioning(nn.Module):
             out.append(torch.where(keep, conditioner(conditions).to(null.dtype), null))
         return out
 
+    def tokens(self, conditions: SongConditions | None, batch: int) -> torch.Tensor:
+        """``[B, K, width]``: one token per conditioner (the cross-attention slot's context)."""
+        return torch.stack([projection(embedded) for projection, embedded in zip(self.projections, self.embeddings(conditions, batch))], dim=1)
+
     def forward(self, conditions: SongConditions | None, batch: int) -> torch.Tensor:
-        parts = [projection(embedded) for projection, embedded in zip(self.projections, self.embeddings(conditions, batch))]
-        return torch.stack(parts).sum(0)
+        """``[B, width]``: the tokens summed (the timestep slot)."""
+        return self.tokens(conditions, batch).sum(1)
 
     def check_context(self, conditions: object, batch: int) -> None:
         if not isinstance(conditions, SongConditions):

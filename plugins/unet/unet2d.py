@@ -35,15 +35,16 @@ from .song_conditions import SongConditioning
 class Stage(nn.ModuleList):
     """A run of layers applied in order, each given what it needs (the embedding, the track mask)."""
 
-    def forward(self, x: torch.Tensor, embedding: torch.Tensor, track_mask: torch.Tensor, checkpointing: bool) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, embedding: torch.Tensor, track_mask: torch.Tensor, checkpointing: bool,
+                context: torch.Tensor | None = None) -> torch.Tensor:
         for layer in self:
             if isinstance(layer, ResBlock2d):
                 x = layer(x, embedding)
             elif isinstance(layer, AttentionBlock):
                 if checkpointing and torch.is_grad_enabled():
-                    x = checkpoint(layer, x, track_mask, use_reentrant=False)
+                    x = checkpoint(layer, x, track_mask, context, use_reentrant=False)
                 else:
-                    x = layer(x, track_mask)
+                    x = layer(x, track_mask, context)
             else:
                 x = layer(x)
         return x
@@ -59,7 +60,8 @@ class UNet2D(Denoiser):
     ``head_dim`` (diffusers' MusicLDM export runs 8 heads everywhere; MusicLDM was trained with 32-d heads).
     ``song_conditioners`` (tempo, tags, ...) make it a conditional model (``context_kind = "song"``): ``context``
     is then a :class:`synctrack.conditions.SongConditions` (None: unconditional), whose embeddings join the
-    timestep embedding; ``condition_dropout`` is classifier-free guidance's p_uncond in training.
+    timestep embedding (``song_condition_slot: timestep``) or are the tokens every attention block cross-attends
+    to (``cross_attention``); ``condition_dropout`` is classifier-free guidance's p_uncond in training.
     """
 
     pretrained_component = "unet"
@@ -79,6 +81,7 @@ class UNet2D(Denoiser):
         mixers: list[PartSpec[Mixer]] = (),
         conditioner: Conditioner | None = None,
         song_conditioners: list[Conditioner] = (),
+        song_condition_slot: Literal["timestep", "cross_attention"] = "timestep",
         condition_dropout: float = 0.0,
         embedding_join: Literal["concat", "add"] = "concat",
         second_self_attention: bool = True,
@@ -122,6 +125,8 @@ class UNet2D(Denoiser):
         self.conditioner = conditioner
         # song-level conditions (tempo, tags, ...) join the timestep embedding; CFG trains with condition_dropout
         self.song_conditioning = SongConditioning(list(song_conditioners), time_dim) if song_conditioners else None
+        self.song_condition_slot = song_condition_slot
+        cross_attention_dim = time_dim if self.song_conditioning is not None and song_condition_slot == "cross_attention" else None
         self.context_kind = "song" if song_conditioners else None
         self.condition_dropout = float(condition_dropout)
         condition_dim = conditioner.embedding_dim if conditioner is not None else 0
@@ -144,6 +149,7 @@ class UNet2D(Denoiser):
                 second_self_attention=second_self_attention,
                 dropout=dropout,
                 norm_groups=norm_groups,
+                context_dim=cross_attention_dim,
             )
 
         plan = unet_plan(in_channels, base_channels, channel_multipliers, res_blocks, attention_levels, middle_attention)
@@ -178,7 +184,7 @@ class UNet2D(Denoiser):
             embedding = self.time_embedding(rearrange(noise_level, "b s -> (b s)"))
         else:
             embedding = repeat(self.time_embedding(noise_level), "b e -> (b s) e", s=tracks.num_tracks)
-        if self.song_conditioning is not None:
+        if self.song_conditioning is not None and self.song_condition_slot == "timestep":
             song = self.song_conditioning(context, tracks.batch_size)
             embedding = embedding + repeat(song.to(embedding.dtype), "b e -> (b s) e", s=tracks.num_tracks)
         if self.conditioner is None or self.condition_projection is None:
@@ -191,14 +197,18 @@ class UNet2D(Denoiser):
         self._check_inputs(x, noise_level, tracks, context)
         track_mask = tracks.mask
         embedding = self.embed(noise_level, tracks, context)
+        tokens = None  # the song's condition tokens, one per song conditioner, for the cross-attention slot
+        if self.song_conditioning is not None and self.song_condition_slot == "cross_attention":
+            tokens = repeat(self.song_conditioning.tokens(context, tracks.batch_size).to(x.dtype), "b k e -> (b s) k e",
+                            s=tracks.num_tracks)
         h = rearrange(x, "b s c t f -> (b s) c t f")
         skips = []
         for stage in self.input_blocks:
-            h = stage(h, embedding, track_mask, self.checkpointing)
+            h = stage(h, embedding, track_mask, self.checkpointing, tokens)
             skips.append(h)
-        h = self.middle_block(h, embedding, track_mask, self.checkpointing)
+        h = self.middle_block(h, embedding, track_mask, self.checkpointing, tokens)
         for stage in self.output_blocks:
-            h = stage(torch.cat([h, skips.pop()], dim=1), embedding, track_mask, self.checkpointing)
+            h = stage(torch.cat([h, skips.pop()], dim=1), embedding, track_mask, self.checkpointing, tokens)
         out = rearrange(self.out(h), "(b s) c t f -> b s c t f", s=tracks.num_tracks)
         return out.masked_fill(~track_mask[:, :, None, None, None], 0.0)
 

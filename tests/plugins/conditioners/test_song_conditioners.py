@@ -114,8 +114,9 @@ def test_the_synthetic_world_tags_every_song():
     assert f"{meta['tempo']:.0f} BPM" in meta["prompt"] and "bass, drums" in meta["prompt"]
 
 
-def test_an_unconditional_pass_gets_the_null_embeddings():
-    unet = tiny_unet()
+@pytest.mark.parametrize("slot", ["timestep", "cross_attention"])
+def test_an_unconditional_pass_gets_the_null_embeddings(slot):
+    unet = tiny_unet(song_condition_slot=slot)
     x, level = torch.randn(2, 3, 1, 8, 4), torch.tensor([300, 700])
     tracks = TrackInfo.full([0, 1, 2], batch_size=2)
     asked = conditions([100.0, 130.0], [["key=C"], ["mode=minor", "style=rock"]])
@@ -128,8 +129,9 @@ def test_an_unconditional_pass_gets_the_null_embeddings():
     assert (conditional - unconditional).abs().amax(dim=(1, 2, 3, 4)).min() > 1e-4  # the condition reaches both songs
 
 
-def test_a_songs_condition_never_reaches_another_song():
-    unet = tiny_unet()
+@pytest.mark.parametrize("slot", ["timestep", "cross_attention"])
+def test_a_songs_condition_never_reaches_another_song(slot):
+    unet = tiny_unet(song_condition_slot=slot)
     x, level = torch.randn(2, 3, 1, 8, 4), torch.tensor([500, 500])
     tracks = TrackInfo.full([0, 1, 2], batch_size=2)
     with torch.no_grad():
@@ -139,6 +141,16 @@ def test_a_songs_condition_never_reaches_another_song():
     torch.testing.assert_close(changed[0], base[0], rtol=0, atol=1e-6)
     torch.testing.assert_close(dropped[0], base[0], rtol=0, atol=1e-6)
     assert (changed[1] - base[1]).abs().max() > 1e-4 and (dropped[1] - base[1]).abs().max() > 1e-4
+
+
+def test_the_cross_attention_slot_attends_in_every_attention_block_and_leaves_the_timestep_alone():
+    unet = tiny_unet(song_condition_slot="cross_attention")
+    blocks = [module for module in unet.modules() if type(module).__name__ == "AttentionBlock"]
+    assert blocks and all(block.cross_attn is not None for block in blocks)
+    assert all(block.cross_attn is None for block in tiny_unet().modules() if type(block).__name__ == "AttentionBlock")
+    level, tracks = torch.tensor([300]), TrackInfo.full([0, 1], batch_size=1)
+    with torch.no_grad():  # the timestep embedding is the unconditional one whatever is asked
+        assert torch.equal(unet.embed(level, tracks, conditions([150.0], [["key=D"]])), unet.embed(level, tracks))
 
 
 def test_a_condition_of_the_wrong_level_or_a_dropout_without_conditions_is_refused():
