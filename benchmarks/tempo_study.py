@@ -1,0 +1,148 @@
+"""The tempo study (issue 17, docs/conditioning.md): does a tempo-conditioned model play at the tempo it is asked for?
+
+A model trained with a ``tempo`` conditioner (``recipes/conditioning/bench-tempo.yaml``) samples ``--songs``
+songs at each asked tempo and guidance scale; an unconditioned model trained on the same songs samples
+``--songs`` songs once (it cannot be asked, so each asked tempo is scored against the same songs). Every song's
+tempo is read from the beats of its mix (``synctrack.eval.tempo``: 60 over the median inter-beat interval,
+the same beat tracker as the rhythm metrics), and ``synctrack eval`` gives CBS and CBD. Each stage is skipped
+when its output exists, so a stopped study picks up where it was.
+
+  synctrack train recipes/conditioning/bench-tempo.yaml --out runs/tempo
+  synctrack train recipes/bench/synctrack.yaml --out runs/tempo-none 'data.tempo_range=[80.0, 150.0]'
+  python benchmarks/tempo_study.py --conditioned runs/tempo --unconditioned runs/tempo-none --out runs/tempo-study
+
+Writes OUT/tempo.csv (one row per arm, asked tempo and guidance: the mean relative tempo error, accuracy 1 and
+2 with 95% song-bootstrap intervals, CBS and CBD) and OUT/tempo.png (tempo error against guidance, one line per
+asked tempo, the unconditioned model as the reference).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+TRAINING_RANGE = (80.0, 150.0)  # recipes/conditioning/bench-tempo.yaml: asked tempi outside it were never heard
+
+
+def synctrack(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "synctrack", *args], check=True, env={**os.environ, "COLUMNS": "160"})
+
+
+def sample_and_score(run: Path, out: Path, songs: int, tracker: str, options: list[str]) -> None:
+    if not (out / "sampling.json").exists():
+        synctrack("sample", str(run), "--num", str(songs), "--out", str(out), "--overwrite", "--seed", "0", *options)
+    if not (out / "eval.json").exists():
+        synctrack("eval", str(out), "--tracker", tracker, "--out", str(out / "eval.json"), "--no-page")
+
+
+def song_tempi(folder: Path, tracker_name: str) -> np.ndarray:
+    """The tempo of every song's mix in ``folder`` ``[N]`` (NaN where fewer than 3 beats were found)."""
+    from synctrack import get_registry
+    from synctrack.eval.cache import BeatCache, default_cache_root
+    from synctrack.eval.extract import extract_beats
+    from synctrack.eval.tempo import tempo_from_beats
+    from synctrack.interfaces import BeatTracker
+    from synctrack.recipe import build
+
+    tracker = build({"type": tracker_name}, BeatTracker, get_registry())
+    mixes = sorted(folder.glob("song_*/mix.wav"))
+    beats = extract_beats(mixes, tracker, BeatCache(default_cache_root(), tracker.settings()), workers=2)
+    return np.array([tempo_from_beats(beats[mix]) for mix in mixes])
+
+
+def interval(values: np.ndarray, draws: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """Mean over songs and its 95% song-bootstrap interval (NaN songs left out)."""
+    from synctrack.eval import bootstrap_ci
+
+    kept = values[np.isfinite(values)]
+    if not kept.size:
+        return float("nan"), float("nan"), float("nan")
+    low, high = bootstrap_ci(kept, lambda batch: batch.mean(axis=1), resamples=draws, seed=seed)
+    return float(kept.mean()), low, high
+
+
+def metric(folder: Path, name: str) -> float:
+    """A metric's song mean over all tracks from ``synctrack eval``'s JSON (NaN when it was not computed)."""
+    from synctrack.experiments.report import metric_value
+
+    found = metric_value(json.loads((folder / "eval.json").read_text()), name, "all")
+    return float("nan") if found is None else found[0]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--conditioned", type=Path, required=True, help="run folder of the tempo-conditioned model")
+    parser.add_argument("--unconditioned", type=Path, required=True, help="run folder of the same recipe without conditions")
+    parser.add_argument("--out", type=Path, default=Path("runs/tempo-study"))
+    parser.add_argument("--tempi", type=float, nargs="+", default=[70.0, 90.0, 115.0, 140.0, 160.0])
+    parser.add_argument("--guidance", type=float, nargs="+", default=[1.0, 2.0, 4.0])
+    parser.add_argument("--songs", type=int, default=16)
+    parser.add_argument("--tracker", default="madmom")
+    arguments = parser.parse_args()
+
+    from synctrack.eval.tempo import tempo_errors
+
+    out = arguments.out
+    out.mkdir(parents=True, exist_ok=True)
+    reference = out / "unconditioned"
+    sample_and_score(arguments.unconditioned, reference, arguments.songs, arguments.tracker, [])
+    unconditioned = song_tempi(reference, arguments.tracker)
+    rows = []
+    for asked in arguments.tempi:
+        seen = TRAINING_RANGE[0] <= asked <= TRAINING_RANGE[1]
+        arms = [("unconditioned", None, reference, unconditioned)]
+        for scale in arguments.guidance:
+            folder = out / f"tempo-{asked:g}-guidance-{scale:g}"
+            sample_and_score(arguments.conditioned, folder, arguments.songs, arguments.tracker,
+                             ["--tempo", f"{asked:g}", "--guidance", f"{scale:g}"])
+            arms.append(("conditioned", scale, folder, song_tempi(folder, arguments.tracker)))
+        for arm, scale, folder, detected in arms:
+            errors = tempo_errors(detected, asked)
+            row = {"arm": arm, "asked_bpm": asked, "seen_in_training": seen, "guidance": "" if scale is None else scale,
+                   "songs": int(np.isfinite(detected).sum()), "median_detected_bpm": float(np.nanmedian(detected))}
+            for name in ("relative", "accuracy1", "accuracy2"):
+                row[name], row[f"{name}_low"], row[f"{name}_high"] = interval(errors[name])
+            row["CBS"], row["CBD"] = metric(folder, "cbs"), metric(folder, "cbd")
+            rows.append(row)
+    with (out / "tempo.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    draw(rows, out / "tempo.png")
+    print(f"wrote {out / 'tempo.csv'} and {out / 'tempo.png'}")
+    return 0
+
+
+def draw(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(7, 4.2))
+    for asked in sorted({row["asked_bpm"] for row in rows}):
+        mine = [row for row in rows if row["asked_bpm"] == asked and row["arm"] == "conditioned"]
+        scales = [row["guidance"] for row in mine]
+        means = [100 * row["relative"] for row in mine]
+        spread = [[100 * (row["relative"] - row["relative_low"]) for row in mine], [100 * (row["relative_high"] - row["relative"]) for row in mine]]
+        line = axis.errorbar(scales, means, yerr=spread, marker="o", capsize=3,
+                             label=f"{asked:g} BPM{'' if mine[0]['seen_in_training'] else ' (unseen)'}")
+        baseline = next(row for row in rows if row["asked_bpm"] == asked and row["arm"] == "unconditioned")
+        axis.axhline(100 * baseline["relative"], color=line[0].get_color(), ls=":", lw=1)
+    axis.set(xlabel="guidance scale", ylabel="tempo error, % of the asked tempo",
+             title="asked tempo vs the tempo of the songs (dotted: unconditioned model)")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
