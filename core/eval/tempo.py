@@ -28,8 +28,10 @@ def tempo_from_beats(beats: ArrayLike, minimum_beats: int = 3) -> float:
 
 
 def tempo_errors(detected: ArrayLike, asked: ArrayLike, tolerance: float = 0.04) -> dict[str, np.ndarray]:
-    """Per song: ``relative`` error, ``accuracy1`` and ``accuracy2`` (0 or 1; NaN where nothing was detected)."""
-    detected, asked = np.broadcast_arrays(np.asarray(detected, dtype=np.float64), np.asarray(asked, dtype=np.float64))
+    """Per song ``[N]`` (a single song gives ``[1]``): ``relative`` error, ``accuracy1`` and ``accuracy2`` (0 or 1),
+    NaN where no tempo was detected."""
+    detected, asked = np.broadcast_arrays(np.atleast_1d(np.asarray(detected, dtype=np.float64)),
+                                         np.atleast_1d(np.asarray(asked, dtype=np.float64)))
     missing = ~np.isfinite(detected)
     relative = np.abs(detected - asked) / asked
     within = relative <= tolerance
