@@ -54,7 +54,8 @@ class SongDataset(Dataset):
     """Clips of songs read from audio files; subclasses implement :meth:`find_songs`.
 
     Items follow :mod:`synctrack.data.items`; ``meta`` holds ``song_id``, ``split``, ``segment`` (clip
-    number in the song), ``start`` (seconds into the song) and ``num_segments``.
+    number in the song), ``start`` (seconds into the song), ``num_segments`` and what the subclass's
+    :meth:`clip_meta` adds (Slakh: ``tempo``).
 
     Building one checks its arguments only; the folder is indexed on first use (``len``, an item,
     :meth:`summary`), and problems with the files are :class:`UserError` s raised then.
@@ -126,6 +127,7 @@ class SongDataset(Dataset):
                 f"({dropped_listing(self._dropped)}); see docs/data.md for the rules"
             )
         self._index = SegmentIndex([song.segments for song in self._songs])
+        self.read_song_meta(self._songs)
         self._indexed = True
 
     @property
@@ -159,6 +161,13 @@ class SongDataset(Dataset):
     def slot_settings(self) -> dict[str, Any]:
         """What decides each slot's audio (JSON-able), recorded by ``data prepare`` and checked on reuse."""
         return {name: name for name in self.track_names}
+
+    def read_song_meta(self, songs: Sequence[Song]) -> None:
+        """Read, once, what :meth:`clip_meta` needs of the songs used (called as the index is built)."""
+
+    def clip_meta(self, song: Song, start: float) -> dict[str, Any]:
+        """Keys added to the ``meta`` of the clip of ``song`` that starts ``start`` seconds in (default none)."""
+        return {}
 
     def split_folder(self, split: str) -> Path:
         """``root/split``; a missing folder is a :class:`UserError` listing the folders there."""
@@ -233,6 +242,7 @@ class SongDataset(Dataset):
             "segment": segment,
             "num_segments": song.segments,
             "start": start / self.sample_rate,
+            **self.clip_meta(song, start / self.sample_rate),
         }
         return make_item(audio, self.instrument_ids, song.source.present, meta)
 

@@ -1,10 +1,12 @@
-"""Slakh2100 in both layouts: grouping, the official filtering rules, segment counts, corrupt files."""
+"""Slakh2100 in both layouts: grouping, the official filtering rules, segment counts, corrupt files, tempo."""
 
 from __future__ import annotations
 
 import shutil
+import sys
 import warnings
 
+import mido
 import numpy as np
 import pytest
 import soundfile
@@ -13,12 +15,18 @@ from scipy.signal import resample_poly
 
 from synctrack import get_registry
 from synctrack.audio.io import AudioError, load_audio
+from synctrack.conditions import SongConditions
 from synctrack.data import DataWarning, collate_songs
 from synctrack.errors import RecipeError, UserError
 from synctrack.interfaces import Dataset
 from synctrack.plugins.datasets.slakh import SlakhDataset, StemGroup
 from synctrack.plugins.datasets.slakh_msdm import SlakhMSDMDataset
 from synctrack.recipe import build
+
+from .conftest import redux_audio, stem_entry, write_redux_song
+
+# The fixtures' songs have no all_src.mid (the tempo tests below write some): that warning is expected here.
+pytestmark = pytest.mark.filterwarnings("ignore:.*have no readable all_src.mid:synctrack.data.sources.DataWarning")
 
 RATE, CLIP = 8000, 0.5  # the fixtures' songs are read at 8 kHz in 0.5 s clips (see conftest.py)
 CLIP_SAMPLES = int(CLIP * RATE)
@@ -285,3 +293,108 @@ def test_a_stereo_stem_is_named_once_and_read_as_mono(redux_root):
         dataset = SlakhDataset(redux_root, sample_rate=RATE, clip_seconds=CLIP, split="validation")
         len(dataset)
     assert len(dataset) == 2 and dataset[0]["audio"].shape == (4, CLIP_SAMPLES)
+
+
+# -- tempo from all_src.mid --------------------------------------------------------------------------------------
+
+TICKS = 480  # ticks per beat of the MIDI files written below
+
+
+def write_midi(path, tempo_track: list[tuple[int, float]], note_track: list[tuple[int, float]] = ()) -> None:
+    """A type 1 MIDI file: track 0 holds set_tempo events (absolute tick, BPM), track 1 a few notes and any
+    tempo events given for it (a tempo map may be split across tracks)."""
+    midi = mido.MidiFile(type=1, ticks_per_beat=TICKS)
+    for events, notes in ((tempo_track, False), (list(note_track), True)):
+        timed = [(tick, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))) for tick, bpm in events]
+        if notes:
+            timed += [(tick, mido.Message(kind, note=60, velocity=64)) for beat in range(8)
+                      for tick, kind in ((beat * TICKS, "note_on"), (beat * TICKS + TICKS // 2, "note_off"))]
+        track, last = mido.MidiTrack(), 0
+        for tick, message in sorted(timed, key=lambda event: event[0]):
+            track.append(message.copy(time=tick - last))
+            last = tick
+        midi.tracks.append(track)
+    midi.save(path)
+
+
+def expected_tempo(middle: float) -> float:
+    """Track00008's tempo by hand: 100 BPM; 150 from tick 1600 (1600 / 480 beats at 100 BPM = 2.0 s); 75 from
+    tick 2560 (960 ticks = 2 beats later, 0.8 s at 150 BPM: 2.8 s)."""
+    return 100.0 if middle < 2.0 else 150.0 if middle < 2.8 else 75.0
+
+
+@pytest.fixture
+def tempo_root(redux_root):
+    """redux_root with MIDI: Track00001 without set_tempo (120 BPM), Track00002 without all_src.mid, a new
+    4.0 s Track00008 (8 clips) at 100 -> 150 -> 75 BPM, and validation/Track00005 with a damaged file."""
+    stems = {"S00": stem_entry("Bass", 33), "S01": stem_entry("Drums", 128, drum=True),
+             "S02": stem_entry("Guitar", 25), "S04": stem_entry("Piano", 0)}
+    write_redux_song(redux_root / "train" / "Track00008", stems, redux_audio(4.0, list(stems)))
+    write_midi(redux_root / "train" / "Track00008" / "all_src.mid", [(0, 100.0), (1600, 150.0)], [(2560, 75.0)])
+    write_midi(redux_root / "train" / "Track00001" / "all_src.mid", [])
+    (redux_root / "validation" / "Track00005" / "all_src.mid").write_bytes(b"MThd" + b"\x00" * 3)
+    return redux_root
+
+
+def tempo_warnings(caught) -> list[str]:
+    return [str(w.message) for w in caught if issubclass(w.category, DataWarning) and "all_src.mid" in str(w.message)]
+
+
+def test_redux_tempo_is_the_midi_tempo_at_the_clip_middle(tempo_root):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dataset = SlakhDataset(tempo_root, sample_rate=RATE, clip_seconds=CLIP, split="train+validation", missing="silent", seed=1)
+        len(dataset)
+    # one warning counts both songs: Track00002 (no file) and Track00005 (damaged)
+    assert len(tempo_warnings(caught)) == 1
+    assert tempo_warnings(caught)[0].startswith("2 song(s) have no readable all_src.mid, so their items carry no tempo (first: ")
+    assert "Track00002/all_src.mid: file not found" in tempo_warnings(caught)[0]
+    songs = [song.source.song_id for song in dataset.songs]
+    assert songs == ["Track00001", "Track00002", "Track00008", "Track00005"]
+    seen = set()
+    for epoch in range(3):  # training shifts move the clip middles across the changes
+        dataset.set_epoch(epoch)
+        for index in range(len(dataset)):
+            meta = dataset[index]["meta"]
+            middle = meta["start"] + CLIP / 2
+            if meta["song_id"] == "Track00008":
+                assert meta["tempo"] == pytest.approx(expected_tempo(middle), rel=1e-12), middle
+                seen.add(expected_tempo(middle))
+            elif meta["song_id"] == "Track00001":
+                assert meta["tempo"] == 120.0  # no set_tempo event: MIDI's default
+            else:
+                assert "tempo" not in meta
+    assert seen == {100.0, 150.0, 75.0}
+
+
+def test_redux_tempo_false_needs_no_mido(tempo_root, monkeypatch):
+    monkeypatch.setitem(sys.modules, "mido", None)  # `import mido` now fails, as when it is not installed
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dataset = SlakhDataset(tempo_root, sample_rate=RATE, clip_seconds=CLIP, missing="silent", tempo=False)
+        metas = [dataset[index]["meta"] for index in range(len(dataset))]
+    assert len(metas) == 2 + 4 + 8 and not any("tempo" in meta for meta in metas)
+    assert tempo_warnings(caught) == []
+    with pytest.raises(UserError, match=r"all_src.mid with mido, which is not installed; pip install mido \(or set tempo: false\)"):
+        redux(tempo_root)
+    node = {"type": "slakh", "root": str(tempo_root), "tempo": False, "sample_rate": RATE, "clip_seconds": CLIP}
+    from_recipe = build(node, Dataset, get_registry())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)
+        assert "tempo" not in from_recipe[0]["meta"]
+
+
+def test_slakh_tempo_conditions_a_batch(tempo_root, msdm_root):
+    dataset = redux(tempo_root, missing="silent", random_shift=False)
+    assert [(song.source.song_id, song.segments) for song in dataset.songs] == [("Track00001", 2), ("Track00002", 4), ("Track00008", 8)]
+    first = 2 + 4  # Track00008's first clip
+    metas = [dataset[index]["meta"] for index in (0, first + 3, first + 4, first + 5, first + 7)]
+    # clip middles 0.25 s (Track00001), then Track00008's 1.75, 2.25, 2.75 and 3.75 s
+    conditions = SongConditions.from_meta(metas, {"tempo"})
+    assert conditions.fields == {"tempo"} and conditions.tempo.dtype == torch.float32
+    torch.testing.assert_close(conditions.tempo, torch.tensor([120.0, 100.0, 150.0, 150.0, 75.0]), rtol=0, atol=1e-4)
+    no_midi = dataset[2]["meta"]  # Track00002 has no all_src.mid
+    assert no_midi["song_id"] == "Track00002" and "tempo" not in no_midi
+    with pytest.raises(UserError, match="conditioned on tempo .* 1 song\\(s\\) of the training data carry no 'tempo' .*Track00002"):
+        SongConditions.from_meta([metas[0], no_midi], {"tempo"})
+    assert "tempo" not in msdm(msdm_root)[0]["meta"]  # MSDM's layout has no MIDI: no tempo, nothing else changes
