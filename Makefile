@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(VENV)/bin/synctrack demo
 
 test: $(STAMP)
-	$(VENV)/bin/python -m pytest -q
+	$(VENV)/bin/python -m pytest -q --durations=15
 
 bench: $(STAMP)
 	$(VENV)/bin/python -m pytest benchmarks -p no:randomly --benchmark-only
