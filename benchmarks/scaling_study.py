@@ -56,9 +56,9 @@ def run(*argv: str, threads: int = 2) -> None:
     subprocess.run([sys.executable, *argv], check=True, env=environment)
 
 
-def cost(out: Path) -> None:
+def cost(out: Path, counts: tuple[int, ...] = TRACKS) -> None:
     """One ``bench model`` sweep per (S, mixer); the no-mixer row comes from the synctrack recipe's sweep."""
-    for tracks in TRACKS:
+    for tracks in counts:
         for mixer in ("synctrack", "time-only", "mix-attention"):
             folder = out / "cost" / f"tracks-{tracks}-{mixer}"
             if any(folder.glob("model-*.csv")):
@@ -68,12 +68,12 @@ def cost(out: Path) -> None:
                 "--warmup", "1", "--repeats", "3", "--out", str(folder))
 
 
-def cost_rows(out: Path) -> list[dict]:
+def cost_rows(out: Path, counts: tuple[int, ...] = TRACKS) -> list[dict]:
     """``[{tracks, mixer, time_ms, fastest_ms, peak_mib}]`` from the sweeps' CSVs (the median and the fastest of
     the repeats: a step of about a second on two shared cores varies by up to a third between repeats, and the
     fastest is the one least disturbed)."""
     rows = []
-    for tracks in TRACKS:
+    for tracks in counts:
         for mixer in ("synctrack", "time-only", "mix-attention"):
             for row in csv.DictReader(next((out / "cost" / f"tracks-{tracks}-{mixer}").glob("model-*.csv")).open()):
                 if row["status"] != "ok":
@@ -86,8 +86,8 @@ def cost_rows(out: Path) -> list[dict]:
     return rows
 
 
-def quality(out: Path, steps: int, songs: int, madmom: bool) -> None:
-    for tracks in TRACKS:
+def quality(out: Path, steps: int, songs: int, madmom: bool, counts: tuple[int, ...] = TRACKS) -> None:
+    for tracks in counts:
         folder = out / "quality" / f"tracks-{tracks}"
         recipes = [recipe(tracks, mixer) for mixer in MIXERS]
         if not (folder / "summary.json").exists():
@@ -108,15 +108,16 @@ def bootstrap_interval(values: list[float], draws: int = 4000, seed: int = 0) ->
     return float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
 
 
-def quality_rows(out: Path) -> list[dict]:
+def quality_rows(out: Path, counts: tuple[int, ...] = TRACKS) -> list[dict]:
     """``[{tracks, mixer, steps, sync_fraction, low, high, data_sync}]``: the probe's sync as a fraction of the
     data's, with a song-bootstrap interval."""
     rows = []
-    for tracks in TRACKS:
+    for tracks in counts:
         folder = out / "quality" / f"tracks-{tracks}"
         probes = json.loads((folder / "probe.json").read_text())
         for mixer in MIXERS:
-            result = probes[str(folder / recipe_name(recipe(tracks, mixer)) / "run")]
+            name = recipe_name(recipe(tracks, mixer))  # keyed by the run path as given: match its end, so a moved study reads
+            result = next(value for key, value in probes.items() if Path(key).parts[-2:] == (name, "run"))
             data = result["data_sync"]
             low, high = bootstrap_interval(result["sync_per_song"])
             rows.append({"tracks": tracks, "mixer": mixer, "steps": result["step"], "songs": result["songs"],
@@ -124,13 +125,15 @@ def quality_rows(out: Path) -> list[dict]:
     return rows
 
 
-def figure(out: Path) -> None:
+def figure(out: Path, counts: tuple[int, ...] = TRACKS) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    quality_table, cost_table = quality_rows(out), cost_rows(out)
+    # quality where it was measured; cost at every S of the study
+    measured = tuple(tracks for tracks in counts if (out / "quality" / f"tracks-{tracks}" / "probe.json").exists())
+    quality_table, cost_table = quality_rows(out, measured), cost_rows(out, counts)
     figure_, (sync_axis, time_axis, memory_axis) = plt.subplots(1, 3, figsize=(15, 4.2))
     for mixer in MIXERS:
         rows = [row for row in quality_table if row["mixer"] == mixer]
@@ -174,14 +177,16 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=300, help="training steps of every arm (quality)")
     parser.add_argument("--songs", type=int, default=16, help="songs of the final sync probe (quality)")
     parser.add_argument("--madmom", action="store_true", help="also score 16 songs per arm with madmom (quality; slow at S = 16)")
+    parser.add_argument("--tracks", type=int, nargs="+", default=list(TRACKS), choices=TRACKS, help="track counts (default 4 8 16)")
     arguments = parser.parse_args()
     arguments.out.mkdir(parents=True, exist_ok=True)
+    counts = tuple(sorted(set(arguments.tracks)))
     if arguments.stage == "cost":
-        cost(arguments.out)
+        cost(arguments.out, counts)
     elif arguments.stage == "quality":
-        quality(arguments.out, arguments.steps, arguments.songs, arguments.madmom)
+        quality(arguments.out, arguments.steps, arguments.songs, arguments.madmom, counts)
     else:
-        figure(arguments.out)
+        figure(arguments.out, counts)
     return 0
 
 
