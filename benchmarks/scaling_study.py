@@ -100,12 +100,11 @@ def quality(out: Path, steps: int, songs: int, madmom: bool, counts: tuple[int, 
                 "--songs", str(songs), "--json", str(probe))
 
 
-def bootstrap_interval(values: list[float], draws: int = 4000, seed: int = 0) -> tuple[float, float]:
-    """A 95% percentile interval of the mean over songs."""
-    rng = np.random.default_rng(seed)
-    values_array = np.asarray(values, dtype=np.float64)
-    means = values_array[rng.integers(0, len(values_array), (draws, len(values_array)))].mean(axis=1)
-    return float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
+def bootstrap_interval(values: list[float]) -> tuple[float, float]:
+    """A 95% percentile interval of the mean over songs (synctrack eval's bootstrap)."""
+    from synctrack.eval import bootstrap_ci
+
+    return bootstrap_ci(np.asarray(values, dtype=np.float64), lambda batch: batch.mean(axis=1), resamples=4000)
 
 
 def quality_rows(out: Path, counts: tuple[int, ...] = TRACKS) -> list[dict]:

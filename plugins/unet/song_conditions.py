@@ -30,10 +30,6 @@ class SongConditioning(nn.Module):
         # what a dropped condition means, learned: CFG's unconditional model sees these
         self.nulls = nn.ParameterList(nn.Parameter(torch.zeros(conditioner.embedding_dim)) for conditioner in conditioners)
 
-    @property
-    def fields(self) -> set[str]:
-        return {conditioner.field for conditioner in self.conditioners}
-
     def embeddings(self, conditions: SongConditions | None, batch: int) -> list[torch.Tensor]:
         """Each conditioner's ``[B, embedding_dim]``: its embedding where the song keeps its condition, its null
         embedding elsewhere (everywhere when ``conditions`` is None or lacks the conditioner's field)."""
