@@ -66,16 +66,20 @@ def plain(text: str | None) -> str | None:
     return text.replace("``", "") if isinstance(text, str) else text
 
 
+# the argument lists that take KEY=VALUE overrides: `overrides` (train, sample, ...), `items` (recipe files then
+# overrides: ablate, recipe validate)
+OVERRIDE_LISTS = ("overrides", "items")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     console.install_warning_printer()
     parser = build_parser()
     args, extras = parser.parse_known_args(argv)
-    # KEY=VALUE overrides may also follow the options (`synctrack train r.yaml --out x lr=1`): argparse
-    # hands those to a command's `overrides` list only when they come before the first option.
-    if extras and isinstance(getattr(args, "overrides", None), list) and all(
-        looks_like_override(item) and not item.startswith("-") for item in extras
-    ):
-        args.overrides.extend(extras)
+    # KEY=VALUE overrides may also follow the options (`synctrack ablate r.yaml --samples 16 lr=1`): argparse
+    # hands those to a command's list of overrides (or of recipes then overrides) only before the first option.
+    trailing = next((getattr(args, name) for name in OVERRIDE_LISTS if isinstance(getattr(args, name, None), list)), None)
+    if extras and trailing is not None and all(looks_like_override(item) and not item.startswith("-") for item in extras):
+        trailing.extend(extras)
     elif extras:
         parser.error(f"unrecognized arguments: {' '.join(extras)}")
     args.argv = list(argv) if argv is not None else sys.argv[1:]  # the command line, for records and pages

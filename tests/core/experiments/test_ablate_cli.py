@@ -69,6 +69,10 @@ def test_bad_input_is_exit_2_before_training(cli, repo, tmp_path):
     assert twice.returncode == 2 and "share the name 'bench-no-mixers'" in twice.stderr
     bad = cli("ablate", str(repo / "recipes/bench/no-mixers.yaml"), "model.denoiser.base_channels=lots", "--out", str(tmp_path / "o"))
     assert bad.returncode == 2 and "expected int, got 'lots'" in bad.stderr
+    # an override after the options still reaches every recipe (argparse alone would reject it)
+    late = cli("ablate", str(repo / "recipes/bench/no-mixers.yaml"), "--samples", "2", "--out", str(tmp_path / "o"),
+               "model.denoiser.base_channels=lots")
+    assert late.returncode == 2 and "expected int, got 'lots'" in late.stderr, late.stderr
     assert not (tmp_path / "o").exists()
 
 
