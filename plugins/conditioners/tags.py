@@ -45,12 +45,21 @@ class TagsConditioner(SongConditioner):
     def forward(self, conditions) -> torch.Tensor:
         """:class:`SongConditions` with ``tags`` -> ``[B, embedding_dim]``."""
         if self.unknown == "error" and self.training:
-            self.check(conditions)
+            strangers = self.strangers(conditions)
+            if strangers:  # the data's fault, not the request's: say how to fix the recipe
+                raise UserError(f"a training song has the tag {strangers[0]!r}, which is not in the tags conditioner's "
+                                f"vocabulary ({', '.join(self.vocabulary)}): add it to the vocabulary, or set "
+                                f"unknown: ignore to skip tags outside it")
         return self.mlp(self.multi_hot(conditions.tags))
 
-    def check(self, conditions) -> None:
+    def strangers(self, conditions) -> list[str]:
+        """The kept songs' tags outside the vocabulary, sorted."""
         keep = conditions.kept().tolist()
-        strangers = sorted({tag for song, tags in enumerate(conditions.tags) if keep[song] for tag in tags if tag not in self.index})
+        return sorted({tag for song, tags in enumerate(conditions.tags) if keep[song] for tag in tags if tag not in self.index})
+
+    def check(self, conditions) -> None:
+        """A sampling request: every tag asked for must be one the model learned."""
+        strangers = self.strangers(conditions)
         if strangers:
             raise UserError(f"tag {strangers[0]!r} is not one this model was trained with; {self.accepts()}")
 

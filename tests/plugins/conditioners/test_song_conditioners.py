@@ -79,6 +79,12 @@ def test_tags_are_a_multi_hot_through_an_mlp_and_unknown_tags_are_named():
                                         r"mode=major\|minor; meter=3\|4; style=rock"):
         tags.check(SongConditions(tags=(("style=funk",),)))
     tags.check(SongConditions(tags=(("style=funk",),), keep=torch.tensor([False])))  # a dropped song asks nothing
+    tags.train()
+    tags(SongConditions(tags=(("style=funk",),)))  # unknown: ignore skips it in training data
+    strict = conditioner({"type": "tags", "vocabulary": TAGS, "unknown": "error"}).train()
+    with pytest.raises(UserError, match=r"a training song has the tag 'style=funk', which is not in the tags conditioner's "
+                                        r"vocabulary \(key=C, .*style=rock\): add it to the vocabulary, or set unknown: ignore"):
+        strict(SongConditions(tags=(("style=funk",),)))
     with pytest.raises(RecipeError, match="name=value entries, e.g. \\[key=C, mode=minor\\]; got \\['rock'\\]"):
         conditioner({"type": "tags", "vocabulary": ["rock"]})
 
