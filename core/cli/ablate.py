@@ -82,6 +82,7 @@ def run(args: argparse.Namespace) -> int:
     from ..experiments.ablation import check_tracker, reference_eval_stage
     from ..experiments.report import default_baseline, gap_reference, table
     from ..experiments.seeds import seeded_rows
+    from ..experiments.song_spread import write_song_spread
     from ..experiments.shared_start import shared_start_overrides
     from ..recipe import load_recipe
 
@@ -148,6 +149,7 @@ def run(args: argparse.Namespace) -> int:
         if why_not:
             console.out.print(f"no sync gap closed: {why_not}", markup=False)
         paths = write_comparison(rows, args.out, title)
+        paths["songs"] = write_song_spread(per_seed, truth, args.out / "songs.png", title)
         if len(models) > 1:
             paths["paired"] = write_paired(per_seed, baseline or models[0], args.out)
         page = write_comparison_page(args.out, shlex.join(["synctrack", *getattr(args, "argv", [])]))
