@@ -100,6 +100,7 @@ def build_for_prepare(name: str, root: Path, split: str, sample_rate: int, track
         raise UserError(f"data prepare {name}: {error}") from None
     if not isinstance(dataset, SongDataset):
         raise UserError(f"dataset {name!r} is not read from audio files, so there is nothing to prepare")
+    dataset.reads_song_meta = False  # prepare copies the songs' meta files (Slakh's MIDI); it never reads them
     return dataset
 
 

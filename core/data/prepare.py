@@ -6,6 +6,7 @@ needs, so ``data prepare`` does it once. The output folder holds::
     synctrack_prepared.json          settings: dataset, source root, sample rate, tracks, what each slot holds
     songs.jsonl                      one line per finished song (appended; the record of progress)
     <split>/<song_id>/<track>.wav    16-bit PCM at the prepared rate, one file per present track slot
+    <split>/<song_id>/<file>         the song's other files its reader needs (Slakh: all_src.mid, the tempo)
 
 Each song's files are written atomically and only then recorded, so an interrupted run resumes where it
 stopped: recorded songs whose files exist are skipped, a torn last line is discarded. Songs that cannot be
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,7 +33,7 @@ import numpy as np
 
 from ..audio.io import AudioError, save_audio
 from ..errors import UserError
-from ..files import write_json_atomically
+from ..files import atomic_path, write_json_atomically
 from ..naming import first_difference, listing
 from .sources import DataWarning, DroppedSong, SongSource, SourceFile
 
@@ -223,7 +225,8 @@ def _finished(out: Path, record: dict[str, Any], tracks: Sequence[str]) -> bool:
     if record["status"] != "ok":
         return True
     folder = out / record["split"] / record["song_id"]
-    return all((folder / f"{name}.wav").exists() for name in tracks if record["present"].get(name))
+    return all((folder / f"{name}.wav").exists() for name in tracks if record["present"].get(name)) and all(
+        (folder / name).exists() for name in record.get("meta_files", ()))
 
 
 def _write_song(out: Path, dataset: SongDataset, source: SongSource) -> dict[str, Any]:
@@ -249,7 +252,14 @@ def _write_song(out: Path, dataset: SongDataset, source: SongSource) -> dict[str
                 stacklevel=3,
             )
         save_audio(folder / f"{name}.wav", track, dataset.sample_rate)
-    return {**head, "status": "ok", "num_samples": int(audio.shape[1]), "present": present, "peak": peaks}
+    kept = []
+    for path in dataset.song_meta_files(source):  # e.g. Slakh's all_src.mid, which holds the song's tempo
+        if path.is_file():
+            with atomic_path(folder / path.name, suffix=path.suffix) as temporary:
+                shutil.copyfile(path, temporary)
+            kept.append(path.name)
+    return {**head, "status": "ok", "num_samples": int(audio.shape[1]), "present": present, "peak": peaks,
+            "meta_files": kept}
 
 
 def _append(log, record: dict[str, Any]) -> None:

@@ -127,7 +127,8 @@ class SongDataset(Dataset):
                 f"({dropped_listing(self._dropped)}); see docs/data.md for the rules"
             )
         self._index = SegmentIndex([song.segments for song in self._songs])
-        self.read_song_meta(self._songs)
+        if self.reads_song_meta:
+            self.read_song_meta(self._songs)
         self._indexed = True
 
     @property
@@ -162,8 +163,17 @@ class SongDataset(Dataset):
         """What decides each slot's audio (JSON-able), recorded by ``data prepare`` and checked on reuse."""
         return {name: name for name in self.track_names}
 
+    # False for a reader that never asks for items (``data prepare``): it copies the files of
+    # :meth:`song_meta_files` and need not read them
+    reads_song_meta = True
+
     def read_song_meta(self, songs: Sequence[Song]) -> None:
         """Read, once, what :meth:`clip_meta` needs of the songs used (called as the index is built)."""
+
+    def song_meta_files(self, source: SongSource) -> list[Path]:
+        """The song's files, besides its audio, that :meth:`read_song_meta` reads (Slakh: ``all_src.mid``);
+        ``data prepare`` copies those that exist next to the prepared audio, so a prepared folder keeps them."""
+        return []
 
     def clip_meta(self, song: Song, start: float) -> dict[str, Any]:
         """Keys added to the ``meta`` of the clip of ``song`` that starts ``start`` seconds in (default none)."""

@@ -15,8 +15,8 @@ found from the layout, never from ``audio_dir`` (wrong in at least one released 
 
 With ``tempo`` (the default) each item's ``meta["tempo"]`` is the BPM in effect at the middle of its clip,
 from the set_tempo events of ``all_src.mid`` (read with mido, once per song as the index is built). A song
-whose MIDI is missing or unreadable has no ``tempo`` key, and one warning counts such songs. A folder
-written by ``data prepare`` holds no MIDI, so its items carry no tempo.
+whose MIDI is missing or unreadable has no ``tempo`` key, and one warning counts such songs. ``data prepare``
+copies each song's ``all_src.mid`` next to its prepared audio, so a prepared folder gives the same tempo.
 """
 
 from __future__ import annotations
@@ -189,9 +189,12 @@ class SlakhDataset(SongDataset):
         chain = [(name, _canonical(group)) for name, group in zip(self.track_names, self.groups)]
         return {name: [list(link) for link in chain[: number + 1]] for number, name in enumerate(self.track_names)}
 
+    def song_meta_files(self, source: SongSource) -> list[Path]:
+        return [self.root / source.split / source.song_id / "all_src.mid"] if self.tempo else []
+
     def read_song_meta(self, songs: Sequence[Song]) -> None:
-        # A prepared folder holds audio only: there is no MIDI to read, and no need for mido.
-        if not self.tempo or is_prepared(self.root):
+        # the same path in a prepared folder: data prepare copies each song's all_src.mid next to its audio
+        if not self.tempo:
             return
         try:
             import mido  # only here: with tempo: false, or on a prepared folder, mido is not needed
@@ -211,8 +214,11 @@ class SlakhDataset(SongDataset):
             except (OSError, EOFError, ValueError, mido.KeySignatureError) as error:
                 unread.append(f"{path}: cannot read it ({type(error).__name__}: {error})")
         if unread:
+            again = " (a folder prepared before data prepare kept all_src.mid has none: prepare it again)" if (
+                is_prepared(self.root)) else ""
             warnings.warn(
-                f"{len(unread)} song(s) have no readable all_src.mid, so their items carry no tempo (first: {unread[0]})",
+                f"{len(unread)} song(s) have no readable all_src.mid, so their items carry no tempo (first: {unread[0]})"
+                f"{again}",
                 DataWarning,
                 stacklevel=4,
             )

@@ -398,3 +398,37 @@ def test_slakh_tempo_conditions_a_batch(tempo_root, msdm_root):
     with pytest.raises(UserError, match="conditioned on tempo .* 1 song\\(s\\) of the training data carry no 'tempo' .*Track00002"):
         SongConditions.from_meta([metas[0], no_midi], {"tempo"})
     assert "tempo" not in msdm(msdm_root)[0]["meta"]  # MSDM's layout has no MIDI: no tempo, nothing else changes
+
+
+def test_a_prepared_folder_keeps_the_midi_and_gives_the_same_tempo(tempo_root, tmp_path, monkeypatch):
+    from synctrack.cli.data import build_for_prepare
+    from synctrack.data.prepare import prepare, read_records
+    from synctrack.plugins.datasets import slakh
+
+    out = tmp_path / "prepared"
+
+    def unread(*_):
+        raise AssertionError("data prepare read a MIDI file: it only copies them")
+
+    with monkeypatch.context() as patch, warnings.catch_warnings():
+        patch.setattr(slakh, "read_tempo_map", unread)
+        warnings.simplefilter("ignore", DataWarning)
+        prepare([build_for_prepare("slakh", tempo_root, split, RATE, None, None, "error") for split in ("train", "validation")],
+                out, "slakh")
+    kept = {song_id: record.get("meta_files") for (_, song_id), record in read_records(out).items() if record["status"] == "ok"}
+    assert kept["Track00008"] == kept["Track00001"] == ["all_src.mid"] and kept["Track00002"] == []
+    assert (out / "train" / "Track00008" / "all_src.mid").read_bytes() == (tempo_root / "train" / "Track00008" / "all_src.mid").read_bytes()
+    options = {"missing": "silent", "random_shift": False, "split": "train+validation"}
+    original, cached = redux(tempo_root, **options), redux(out, **options)
+    assert len(original) == len(cached)
+    for index in range(len(original)):
+        a, b = original[index]["meta"], cached[index]["meta"]
+        assert (a["song_id"], a["start"], a.get("tempo")) == (b["song_id"], b["start"], b.get("tempo"))
+    assert {cached[index]["meta"].get("tempo") for index in range(len(cached))} >= {120.0, 100.0, 150.0, 75.0}
+    (out / "train" / "Track00008" / "all_src.mid").unlink()  # as in a folder prepared before the MIDI was kept
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        len(SlakhDataset(out, sample_rate=RATE, clip_seconds=CLIP, split="train", missing="silent"))
+    message = tempo_warnings(caught)[0]  # Track00002 never had one; Track00008 lost its copy
+    assert message.startswith("2 song(s) have no readable all_src.mid") and message.endswith(
+        "(a folder prepared before data prepare kept all_src.mid has none: prepare it again)")
