@@ -78,7 +78,7 @@ def write_paired(per_seed: list[list[tuple[str, Path]]], baseline: str, out: Pat
 
 def run(args: argparse.Namespace) -> int:
     from ..experiments import comparison_rows, run_recipe, write_comparison
-    from ..reports.comparison import write_comparison_page
+    from ..reports.comparison import SONG_SPREAD, write_comparison_page
     from ..experiments.ablation import check_tracker, reference_eval_stage
     from ..experiments.report import default_baseline, gap_reference, table
     from ..experiments.seeds import seeded_rows
@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
         if why_not:
             console.out.print(f"no sync gap closed: {why_not}", markup=False)
         paths = write_comparison(rows, args.out, title)
-        paths["songs"] = write_song_spread(per_seed, truth, args.out / "songs.png", title)
+        paths["songs"] = write_song_spread(per_seed, truth, args.out / SONG_SPREAD, title)
         if len(models) > 1:
             paths["paired"] = write_paired(per_seed, baseline or models[0], args.out)
         page = write_comparison_page(args.out, shlex.join(["synctrack", *getattr(args, "argv", [])]))

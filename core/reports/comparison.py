@@ -22,6 +22,7 @@ from .page import PAGE, environment, number
 
 COMPARISON_TABLE = "comparison.csv"
 PAIRED_TABLE = "paired.csv"  # written by ablate (core/experiments/seeds.py)
+SONG_SPREAD = "songs.png"  # written by ablate (core/experiments/song_spread.py)
 COMPARISON_RECORD = "comparison.json"  # {"command": ...}: what made the folder, for the page
 REFERENCE_LABELS = {"raw": "held-out songs", "codec": "held-out songs through the front end"}
 
@@ -37,6 +38,7 @@ class ComparisonView:
     song_names: list[str]
     command: str | None = None  # the ablate or demo command line
     paired: list[list[str]] | None = None  # paired.csv's rows: recipe - baseline, metric, difference [interval], mark
+    song_spread: str | None = None  # songs.png: every song of every recipe and seed, next to the held-out sets
 
 
 def _relative(view: RunView, prefix: str) -> RunView:
@@ -105,7 +107,8 @@ def collect_comparison(folder: Path) -> ComparisonView:
     record = json.loads(record_path.read_text(encoding="utf-8")) if record_path.is_file() else {}
     return ComparisonView(folder.name, header, rows, COMPARISON_TABLE.replace(".csv", ".png")
                           if (folder / "comparison.png").is_file() else None, recipes, references, songs,
-                          record.get("command"), _paired(folder / PAIRED_TABLE))
+                          record.get("command"), _paired(folder / PAIRED_TABLE),
+                          SONG_SPREAD if (folder / SONG_SPREAD).is_file() else None)
 
 
 def write_comparison_page(folder: str | os.PathLike, command: str | None = None) -> Path:

@@ -112,3 +112,4 @@ def test_ablate_with_two_seeds_pairs_a_recipe_with_itself_at_zero(cli, repo, tmp
     assert "bench-synctrack-copy - bench-synctrack" in text and "+0.000 [+0.000, +0.000]" in text
     assert "<td>excludes 0</td>" not in (out / "index.html").read_text()  # no difference is resolved
     assert (out / "songs.png").stat().st_size > 0 and "songs.png" in result.stdout  # every song, per seed
+    assert 'src="songs.png"' in (out / "index.html").read_text()
