@@ -31,7 +31,7 @@ from typing import Any
 
 import yaml
 
-from synctrack.data.prepare import is_prepared
+from synctrack.data.prepare import is_prepared, read_records
 from synctrack.data.songs import CorruptPolicy, DataWarning, DroppedSong, MissingPolicy, Song, SongDataset, SongSource
 from synctrack.errors import UserError
 from synctrack.naming import listing
@@ -141,6 +141,12 @@ def _canonical(group: StemGroup) -> dict[str, Any]:
     return spec
 
 
+def prepared_without_meta_files(root: Path) -> bool:
+    """Whether ``root`` was written by a ``data prepare`` that did not yet copy the songs' MIDI files."""
+    return is_prepared(root) and any("meta_files" not in record for record in read_records(root).values()
+                                     if record.get("status") == "ok")
+
+
 class SlakhDataset(SongDataset):
     """Slakh2100 redux (metadata.yaml + stems/Sxx.flac), stems grouped into track slots."""
 
@@ -214,8 +220,8 @@ class SlakhDataset(SongDataset):
             except (OSError, EOFError, ValueError, mido.KeySignatureError) as error:
                 unread.append(f"{path}: cannot read it ({type(error).__name__}: {error})")
         if unread:
-            again = " (a folder prepared before data prepare kept all_src.mid has none: prepare it again)" if (
-                is_prepared(self.root)) else ""
+            again = " (this folder was prepared before data prepare kept all_src.mid: prepare it again)" if (
+                prepared_without_meta_files(self.root)) else ""
             warnings.warn(
                 f"{len(unread)} song(s) have no readable all_src.mid, so their items carry no tempo (first: {unread[0]})"
                 f"{again}",

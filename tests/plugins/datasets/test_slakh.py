@@ -425,10 +425,18 @@ def test_a_prepared_folder_keeps_the_midi_and_gives_the_same_tempo(tempo_root, t
         a, b = original[index]["meta"], cached[index]["meta"]
         assert (a["song_id"], a["start"], a.get("tempo")) == (b["song_id"], b["start"], b.get("tempo"))
     assert {cached[index]["meta"].get("tempo") for index in range(len(cached))} >= {120.0, 100.0, 150.0, 75.0}
-    (out / "train" / "Track00008" / "all_src.mid").unlink()  # as in a folder prepared before the MIDI was kept
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        len(SlakhDataset(out, sample_rate=RATE, clip_seconds=CLIP, split="train", missing="silent"))
-    message = tempo_warnings(caught)[0]  # Track00002 never had one; Track00008 lost its copy
+    def warning_on_reading() -> str:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            len(SlakhDataset(out, sample_rate=RATE, clip_seconds=CLIP, split="train", missing="silent"))
+        return tempo_warnings(caught)[0]
+
+    assert "prepare it again" not in warning_on_reading()  # Track00002 has no MIDI in the source either
+    import json  # make it a folder prepared before the MIDI was kept: no meta_files in its records
+
+    records = [json.loads(line) for line in (out / "songs.jsonl").read_text().splitlines()]
+    (out / "songs.jsonl").write_text("".join(json.dumps({k: v for k, v in r.items() if k != "meta_files"}) + "\n" for r in records))
+    (out / "train" / "Track00008" / "all_src.mid").unlink()
+    message = warning_on_reading()
     assert message.startswith("2 song(s) have no readable all_src.mid") and message.endswith(
-        "(a folder prepared before data prepare kept all_src.mid has none: prepare it again)")
+        "(this folder was prepared before data prepare kept all_src.mid: prepare it again)")
