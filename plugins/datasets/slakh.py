@@ -203,7 +203,7 @@ class SlakhDataset(SongDataset):
         if not self.tempo:
             return
         try:
-            import mido  # only here: with tempo: false, or on a prepared folder, mido is not needed
+            import mido  # only here: with tempo: false mido is not needed
         except ImportError:
             raise UserError(
                 "tempo: true reads each Slakh song's all_src.mid with mido, which is not installed; "
