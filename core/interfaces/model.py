@@ -136,7 +136,8 @@ class Mixer(PartInterface, nn.Module):
     residual update ``[B, S, N, D]`` (the host adds it); rows of masked tracks are zero, and a masked track
     never influences another. A song's update never depends on another song of the batch.
 
-    The host passes ``dim`` (the token width ``D``) when it builds the mixer.
+    The host passes ``dim`` (the token width ``D``) when it builds the mixer. A mixer whose ``active`` is False
+    returns zeros without running ``forward`` (the first stage of a ``train.mixers_from_step`` run).
 
     ``attention_shapes(batch, tracks, grid)`` (optional) lists the attentions one forward runs, so that
     cost estimates and ``synctrack bench`` can count FLOPs and memory; the default, None, means unknown.
@@ -144,6 +145,14 @@ class Mixer(PartInterface, nn.Module):
 
     registry_kind: ClassVar[str] = "mixer"
     runtime_args: ClassVar[dict[str, Any]] = {"dim": 32}
+    # False: the mixer is skipped (its update is zero, it costs nothing and gets no gradient). The trainer
+    # sets it to stage a run (``train.mixers_from_step``); a built model always starts active.
+    active: bool = True
+
+    def __call__(self, tokens: torch.Tensor, grid: tuple[int, int], track_mask: torch.Tensor) -> torch.Tensor:
+        if not self.active:
+            return torch.zeros_like(tokens)
+        return super().__call__(tokens, grid, track_mask)
 
     def forward(self, tokens: torch.Tensor, grid: tuple[int, int], track_mask: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

@@ -39,6 +39,11 @@ class TrainSection:
     ``probe_songs`` songs sampled with ``probe_steps`` sampler steps (default: the recipe's) and the EMA
     weights, and log it to ``log.jsonl`` as a ``probe`` event: the run's learning curve. Diffusion runs only.
 
+    ``mixers_from_step``: the cross-track mixers (every :class:`~synctrack.interfaces.Mixer` of the trained
+    modules) are skipped before this step, so the first steps train a per-track model at a per-track step's
+    cost, and the mixers join it at this step; 0 (the default) trains them from the first step. Give the
+    mixers ``zero_init: true`` so that the model is unchanged when they join (docs/learning-speed.md, E13).
+
     ``schedule``: ``constant``; ``cosine`` down to ``lr * min_lr_ratio`` at ``steps``; ``exponential``
     multiplies the rate by ``lr_decay`` every ``lr_decay_every`` steps (HiFi-GAN decays by 0.999 per epoch).
     """
@@ -66,6 +71,7 @@ class TrainSection:
     probe_every: int | None = None
     probe_songs: int = 8
     probe_steps: int | None = None
+    mixers_from_step: int = 0
     seed: int = 0
     num_workers: int = 0
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
@@ -112,6 +118,9 @@ def range_problems(config: TrainSection) -> list[tuple[str, str]]:
         problems.append(("warmup_steps", f"must be 0 or more, got {config.warmup_steps}"))
     if not 0 <= config.min_lr_ratio <= 1:
         problems.append(("min_lr_ratio", f"must be in [0, 1], got {config.min_lr_ratio}"))
+    if not 0 <= config.mixers_from_step < max(config.steps, 1):
+        problems.append(("mixers_from_step", f"must be 0 or more and below train.steps = {config.steps} (the mixers "
+                                             f"would never train), got {config.mixers_from_step}"))
     if config.num_workers < 0:
         problems.append(("num_workers", f"must be 0 or more, got {config.num_workers}"))
     return problems

@@ -15,6 +15,7 @@ BAD = {
     "train.ema_decay=1.5": "train.ema_decay",
     "train.optimizer.lr=-1": "train.optimizer.lr",
     "train.probe_every=0": "train.probe_every",
+    "train.mixers_from_step=-1": "train.mixers_from_step",
     "train.min_lr_ratio=2": "train.min_lr_ratio",
     "train.optimizer.betas=[0.9,1.5]": "train.optimizer.betas",
 }
