@@ -25,7 +25,6 @@ from rich.console import Console
 
 from ..errors import UserError
 from ..files import WriteFailure
-from ..interfaces import Mixer
 from ..noise import derive_seed
 from . import checkpoint as ckpt
 from .rng_state import capture_rng_state
@@ -38,6 +37,7 @@ from .ema import EMA, flat_state
 from .logs import RunLog, progress_bar, warn
 from .objective import Objective, StepContext
 from .resuming import STATE_VERSION, Resuming
+from .staging import stage_mixers
 from .stopping import GracefulStop
 
 
@@ -184,24 +184,9 @@ class Trainer(Resuming, GracefulStop):
         for optimizer in self.optimizers.values():
             optimizer.zero_grad(set_to_none=True)
 
-    def _mixers(self) -> list[Mixer]:
-        return [part for module in self.modules.values() for part in module.modules() if isinstance(part, Mixer)]
-
-    def _stage_mixers(self) -> set[int]:
-        """Switch the mixers on or off for this step (``train.mixers_from_step``); returns the ids of the
-        parameters that no module uses this step: they keep no gradient, so AdamW leaves them and their
-        moments untouched, and the mixers join with a fresh optimizer state."""
-        active = self.step >= self.config.mixers_from_step
-        idle: set[int] = set()
-        for mixer in self._mixers():
-            mixer.active = active
-            if not active:
-                idle.update(id(parameter) for parameter in mixer.parameters())
-        return idle
-
     def train_step(self) -> dict[str, float]:
         """One optimizer step of every optimizer on the next global batch; returns the numbers to log."""
-        idle = self._stage_mixers()
+        idle = stage_mixers(self.modules.values(), self.step, self.config.mixers_from_step)  # ids of parameters unused this step
         accumulation = self.config.grad_accumulation
         batch, seeds = self.stream.next(self.step)
         micro_batches = split_batch(to_device(batch, self.device), accumulation)
