@@ -29,6 +29,12 @@ def note(message: str) -> None:
     err.print(message, markup=False, soft_wrap=True)
 
 
+def stopped(message: str) -> None:
+    """A command stopped by a signal after saving its work (it exits 128 + the signal; the same command goes on)."""
+    err.print("[bold]stopped:[/bold] ", end="")
+    err.print(message, markup=False, soft_wrap=True)
+
+
 def install_warning_printer() -> None:
     """Show warnings (plugin failures, deprecations of ours) as one readable line each."""
 

@@ -11,7 +11,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from ..errors import UserError
+from ..errors import StoppedBySignal, UserError
 from ..recipe import looks_like_override
 from . import console
 
@@ -85,6 +85,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.argv = list(argv) if argv is not None else sys.argv[1:]  # the command line, for records and pages
     try:
         return int(args.handler(args) or 0)
+    except StoppedBySignal as stop:  # a preemption after saving, not a failure: said as what it is
+        console.stopped(str(stop))
+        return stop.exit_code
     except UserError as error:
         console.error(str(error))
         return error.exit_code

@@ -99,8 +99,8 @@ def train_stage(run: RecipeRun, overrides: Sequence[str], steps: int, console: A
                    overwrite=latest is None and run.run.exists(), console=console,
                    on_resume=None if say is None else lambda out, step, _: say(f"train resumed at step {step}"))
     if result.signal:  # train saved its checkpoint and stopped on a signal: stop too, with the same exit code
-        raise StoppedBySignal(f"{run.recipe}: the train stage was stopped by a signal (exit {result.exit_code}) after "
-                              "saving what it had done; run the same command again to go on from there", result.exit_code)
+        raise StoppedBySignal(f"{run.recipe}: a signal stopped the train stage after it saved its checkpoint (exit "
+                              f"{result.exit_code}, nothing lost); run the same command again to go on from there", result.exit_code)
     return "ran"
 
 

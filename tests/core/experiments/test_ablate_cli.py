@@ -98,5 +98,7 @@ def test_ablate_stopped_by_sigterm_in_its_train_stage_exits_143_and_keeps_the_ch
                  "--samples", "2", "--workers", "1", "--out", str(out)])
     err = " ".join(capsys.readouterr().err.split())
     assert code == 143, err
-    assert "the train stage was stopped by a signal (exit 143)" in err and "run the same command again" in err
+    assert "stopped: " in err and "error:" not in err
+    assert "a signal stopped the train stage after it saved its checkpoint (exit 143, nothing lost)" in err
+    assert "run the same command again" in err
     assert (out / "bench-no-mixers" / "run" / "checkpoints" / "latest").read_text().strip() == "step_00000002"
