@@ -41,8 +41,10 @@ class TrainSection:
 
     ``mixers_from_step``: the cross-track mixers (every :class:`~synctrack.interfaces.Mixer` of the trained
     modules) are skipped before this step, so the first steps train a per-track model at a per-track step's
-    cost, and the mixers join it at this step; 0 (the default) trains them from the first step. Give the
-    mixers ``zero_init: true`` so that the model is unchanged when they join (docs/learning-speed.md, E13).
+    cost, and the mixers join it at this step; 0 (the default) trains them from the first step. A float below
+    1 is a fraction of ``steps`` (0.3 of 1,000 steps: step 300), so the stages follow ``steps`` when an override
+    or ``ablate --train-steps`` changes it. Give the mixers ``zero_init: true`` so that the model is unchanged
+    when they join (docs/learning-speed.md, E13).
 
     ``schedule``: ``constant``; ``cosine`` down to ``lr * min_lr_ratio`` at ``steps``; ``exponential``
     multiplies the rate by ``lr_decay`` every ``lr_decay_every`` steps (HiFi-GAN decays by 0.999 per epoch).
@@ -71,13 +73,19 @@ class TrainSection:
     probe_every: int | None = None
     probe_songs: int = 8
     probe_steps: int | None = None
-    mixers_from_step: int = 0
+    mixers_from_step: int | float = 0
     seed: int = 0
     num_workers: int = 0
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"
     tensorboard: bool = True
     segment_frames: int = 32
     scale_factor_songs: int = 8
+
+    def mixer_start_step(self) -> int:
+        """The step at which the mixers join (``mixers_from_step``, a fraction resolved against ``steps``)."""
+        if isinstance(self.mixers_from_step, float):
+            return int(self.mixers_from_step * self.steps)
+        return self.mixers_from_step
 
 
 def range_problems(config: TrainSection) -> list[tuple[str, str]]:
@@ -118,9 +126,18 @@ def range_problems(config: TrainSection) -> list[tuple[str, str]]:
         problems.append(("warmup_steps", f"must be 0 or more, got {config.warmup_steps}"))
     if not 0 <= config.min_lr_ratio <= 1:
         problems.append(("min_lr_ratio", f"must be in [0, 1], got {config.min_lr_ratio}"))
-    if not 0 <= config.mixers_from_step < max(config.steps, 1):
-        problems.append(("mixers_from_step", f"must be 0 or more and below train.steps = {config.steps} (the mixers "
-                                             f"would never train), got {config.mixers_from_step}"))
+    problems += _mixer_start_problems(config)
     if config.num_workers < 0:
         problems.append(("num_workers", f"must be 0 or more, got {config.num_workers}"))
     return problems
+
+
+def _mixer_start_problems(config: TrainSection) -> list[tuple[str, str]]:
+    start = config.mixers_from_step
+    if isinstance(start, float) and not 0 <= start < 1:
+        return [("mixers_from_step", f"a decimal number is a fraction of train.steps and must be in [0, 1), got {start}; "
+                                     "write a whole number for a step")]
+    if isinstance(start, int) and not 0 <= start < max(config.steps, 1):
+        return [("mixers_from_step", f"must be 0 or more and below train.steps = {config.steps} (the mixers would never "
+                                     f"train), got {start}; a fraction such as 0.3 follows train.steps")]
+    return []

@@ -186,7 +186,7 @@ class Trainer(Resuming, GracefulStop):
 
     def train_step(self) -> dict[str, float]:
         """One optimizer step of every optimizer on the next global batch; returns the numbers to log."""
-        idle = stage_mixers(self.modules.values(), self.step, self.config.mixers_from_step)  # ids of parameters unused this step
+        idle = stage_mixers(self.modules.values(), self.step, self.config.mixer_start_step())  # ids of parameters unused this step
         accumulation = self.config.grad_accumulation
         batch, seeds = self.stream.next(self.step)
         micro_batches = split_batch(to_device(batch, self.device), accumulation)

@@ -8,6 +8,7 @@ from safetensors.torch import load_file
 
 from synctrack.cli import main
 from synctrack.interfaces import Mixer
+from synctrack.training import TrainSection
 
 
 def zero_mixers(overrides):
@@ -61,11 +62,17 @@ def test_an_inactive_mixer_returns_zeros_without_running():
         mixer(tokens, (2, 2), torch.ones(2, 3, dtype=torch.bool))
 
 
-@pytest.mark.parametrize("value", ["5", "-1"])
-def test_a_mixer_step_outside_the_run_is_named(repo, tmp_path, tiny_overrides, value, capsys):
+@pytest.mark.parametrize(("value", "says"), [("5", "below train.steps = 5"), ("-1", "below train.steps = 5"),
+                                             ("1.5", "fraction of train.steps and must be in [0, 1)")])
+def test_a_mixer_step_outside_the_run_is_named(repo, tmp_path, tiny_overrides, value, says, capsys):
     code = main(["train", str(repo / "recipes/bench/synctrack.yaml"), *tiny_overrides, "train.steps=5",
                  f"train.mixers_from_step={value}", "--out", str(tmp_path / "run"), "--no-progress"])
     err = " ".join(capsys.readouterr().err.split())
     assert code == 2
-    assert "mixers_from_step" in err and f"got {value}" in err and "below train.steps = 5" in err
+    assert "train.mixers_from_step" in err and f"got {value}" in err and says in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(("value", "steps", "start"), [(359, 1233, 359), (0.2912, 1233, 359), (0.3, 10, 3), (0.3, 2, 0), (0, 5, 0)])
+def test_a_fraction_follows_the_steps(value, steps, start):
+    assert TrainSection(steps=steps, mixers_from_step=value).mixer_start_step() == start
