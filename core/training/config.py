@@ -44,7 +44,8 @@ class TrainSection:
     cost, and the mixers join it at this step; 0 (the default) trains them from the first step. A float below
     1 is a fraction of ``steps`` (0.3 of 1,000 steps: step 300), so the stages follow ``steps`` when an override
     or ``ablate --train-steps`` changes it. Give the mixers ``zero_init: true`` so that the model is unchanged
-    when they join (docs/learning-speed.md, E13).
+    when they join (docs/learning-speed.md, E13). ``schedule_per_stage``: each stage gets the whole learning-rate
+    schedule (warm-up and decay) over its own steps, as two separate runs would; by default one schedule spans both.
 
     ``schedule``: ``constant``; ``cosine`` down to ``lr * min_lr_ratio`` at ``steps``; ``exponential``
     multiplies the rate by ``lr_decay`` every ``lr_decay_every`` steps (HiFi-GAN decays by 0.999 per epoch).
@@ -74,6 +75,7 @@ class TrainSection:
     probe_songs: int = 8
     probe_steps: int | None = None
     mixers_from_step: int | float = 0
+    schedule_per_stage: bool = False
     seed: int = 0
     num_workers: int = 0
     device: Literal["auto", "cpu", "cuda", "mps"] = "auto"

@@ -17,10 +17,13 @@ from .logs import warn
 
 def lr_factor(config: TrainSection) -> Callable[[int], float]:
     """The learning-rate multiplier after ``step`` scheduler steps: linear warm-up, then constant, cosine, or
-    exponential (``lr_decay ** ((step - warmup) // lr_decay_every)``, a decay in stairs like a per-epoch one)."""
-    warmup, total, floor = config.warmup_steps, config.steps, config.min_lr_ratio
+    exponential (``lr_decay ** ((step - warmup) // lr_decay_every)``, a decay in stairs like a per-epoch one).
 
-    def factor(step: int) -> float:
+    With ``schedule_per_stage`` in a staged run (``mixers_from_step``), each stage has the whole schedule over
+    its own steps: warm-up and decay before the mixers join, then warm-up and decay again from that step."""
+    warmup, floor = config.warmup_steps, config.min_lr_ratio
+
+    def one_schedule(step: int, total: int) -> float:
         if step < warmup:
             return (step + 1) / warmup
         if config.schedule == "constant":
@@ -30,7 +33,10 @@ def lr_factor(config: TrainSection) -> Callable[[int], float]:
         progress = min((step - warmup) / max(total - warmup, 1), 1.0)
         return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
-    return factor
+    join = config.mixer_start_step() if config.schedule_per_stage else 0
+    if join <= 0:
+        return lambda step: one_schedule(step, config.steps)
+    return lambda step: one_schedule(step, join) if step < join else one_schedule(step - join, config.steps - join)
 
 
 def resolve_precision(choice: str, device: torch.device) -> torch.dtype | None:

@@ -124,6 +124,22 @@ def test_learning_rate_warms_up_then_follows_a_cosine():
     assert lr_factor(TrainSection(steps=50, schedule="constant"))(40) == 1.0
 
 
+def test_a_staged_run_restarts_its_schedule_when_the_mixers_join_only_when_asked():
+    """Mixers from step 40 of 140: per stage, a warm-up then a cosine over that stage's own steps (closed forms);
+    without ``schedule_per_stage`` the one schedule of the run spans both stages."""
+    settings = dict(steps=140, warmup_steps=10, schedule="cosine", min_lr_ratio=0.1, mixers_from_step=40)
+    staged = lr_factor(TrainSection(**settings, schedule_per_stage=True))
+    assert [staged(s) for s in (0, 9)] == [0.1, 1.0]
+    assert staged(25) == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 0.5)))  # the middle of 10..40
+    assert staged(39) == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 29 / 30)))
+    assert [staged(s) for s in (40, 41, 49)] == [pytest.approx(0.1), pytest.approx(0.2), pytest.approx(1.0)]
+    assert staged(95) == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 0.5)))  # the middle of 50..140
+    assert staged(140) == pytest.approx(0.1)
+    one = lr_factor(TrainSection(**settings))
+    assert one(40) == lr_factor(TrainSection(steps=140, warmup_steps=10, schedule="cosine", min_lr_ratio=0.1))(40)
+    assert one(40) == pytest.approx(0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * 30 / 130)))
+
+
 def test_ema_follows_its_formula_and_is_applied_temporarily():
     module = torch.nn.Linear(3, 2)
     ema = EMA({"m": module}, decay=0.9, warmup=False)
