@@ -4,7 +4,8 @@ SyncTrack trains its cross-track layers on top of a pretrained single-track mode
 --start-from RUN`` does the same for any set of recipes: each recipe's denoiser loads RUN's weights
 (``init: {from: RUN, format: synctrack}``; the keys RUN lacks, the mixers', start fresh) and every mixer gets
 ``zero_init: true``, so at step 0 each model is exactly RUN's model; then every recipe trains the same number
-of steps. The arms then differ only in what their mixers learn. docs/learning-speed.md (E6) measures it.
+of steps. The arms then differ only in what their mixers learn. A staged recipe (``train.mixers_from_step``)
+gets 0 there: RUN is its per-track stage. docs/learning-speed.md (E6) measures it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ def shared_start_overrides(recipe: Recipe, start: str | Path) -> list[str]:
     except CheckpointError as error:
         raise UserError(f"--start-from {start}: {error}") from None
     overrides = [f"model.denoiser.init={{from: '{Path(folder).absolute()}', format: synctrack}}"]
+    if recipe.get("train.mixers_from_step"):  # a staged recipe: RUN is its per-track stage; mixers train from step 0
+        overrides.append("train.mixers_from_step=0")
     mixers: list[Any] = recipe.get("model.denoiser.mixers") or []
     for index, mixer in enumerate(mixers):
         if isinstance(mixer, str):  # a bare part name: spelled out as a node, to carry the argument

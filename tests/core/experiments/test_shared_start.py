@@ -26,9 +26,13 @@ def test_the_overrides_load_the_run_and_zero_every_mixer(repo, tmp_path, tiny_ov
     recipe = load_recipe(repo / "recipes/bench/synctrack.yaml", tiny_overrides)
     overrides = shared_start_overrides(recipe, run)
     assert overrides[0] == f"model.denoiser.init={{from: '{run / 'checkpoints' / 'step_00000002'}', format: synctrack}}"
-    assert overrides[1:] == ["model.denoiser.mixers[0].zero_init=true", "model.denoiser.mixers[1].zero_init=true"]
+    # the bench recipe is staged: with a start, its mixers train from the first step
+    assert overrides[1:] == ["train.mixers_from_step=0", "model.denoiser.mixers[0].zero_init=true",
+                             "model.denoiser.mixers[1].zero_init=true"]
+    unstaged = load_recipe(repo / "recipes/bench/synctrack.yaml", [*tiny_overrides, "train.mixers_from_step=0"])
+    assert "train.mixers_from_step=0" not in shared_start_overrides(unstaged, run)
     bare = load_recipe(repo / "recipes/bench/synctrack.yaml", [*tiny_overrides, "model.denoiser.mixers=[global_cross_track]"])
-    assert shared_start_overrides(bare, run)[1:] == ["model.denoiser.mixers[0]={type: global_cross_track, zero_init: true}"]
+    assert shared_start_overrides(bare, run)[2:] == ["model.denoiser.mixers[0]={type: global_cross_track, zero_init: true}"]
 
     # at step 0 the model with mixers is exactly the start's model
     ours = synctrack.build(repo / "recipes/bench/synctrack.yaml", [*tiny_overrides, *overrides]).eval()
