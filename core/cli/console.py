@@ -12,27 +12,29 @@ out = Console(highlight=False)
 err = Console(stderr=True, highlight=False)
 
 
-def error(message: str) -> None:
-    """Print a user-facing error (no markup interpretation: recipe paths contain brackets)."""
-    err.print("[bold red]error:[/bold red] ", end="")
+def _say(label: str, message: str) -> None:
+    """``label`` (rich markup) then ``message`` as it is (no markup interpretation: recipe paths contain brackets)."""
+    err.print(f"{label} ", end="")
     err.print(message, markup=False, soft_wrap=True)
+
+
+def error(message: str) -> None:
+    """Print a user-facing error."""
+    _say("[bold red]error:[/bold red]", message)
 
 
 def warning(message: str) -> None:
-    err.print("[bold yellow]warning:[/bold yellow] ", end="")
-    err.print(message, markup=False, soft_wrap=True)
+    _say("[bold yellow]warning:[/bold yellow]", message)
 
 
 def note(message: str) -> None:
     """Something the user should know that is not a problem (a file converted on reading...)."""
-    err.print("[bold]note:[/bold] ", end="")
-    err.print(message, markup=False, soft_wrap=True)
+    _say("[bold]note:[/bold]", message)
 
 
 def stopped(message: str) -> None:
     """A command stopped by a signal after saving its work (it exits 128 + the signal; the same command goes on)."""
-    err.print("[bold]stopped:[/bold] ", end="")
-    err.print(message, markup=False, soft_wrap=True)
+    _say("[bold]stopped:[/bold]", message)
 
 
 def install_warning_printer() -> None:

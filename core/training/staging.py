@@ -18,6 +18,8 @@ def stage_mixers(modules: Iterable[nn.Module], step: int, mixers_from_step: int)
     """Switch every mixer inside ``modules`` on (``step >= mixers_from_step``) or off; returns the ids of the
     parameters of the switched-off mixers. The trainer leaves their gradients at None so that AdamW neither
     steps them nor ages their moments: the mixers join with a fresh optimizer state."""
+    if step > mixers_from_step:  # switched on at the step itself; a model built after it (a resume) starts on
+        return set()
     active = step >= mixers_from_step
     idle: set[int] = set()
     for module in modules:
