@@ -12,7 +12,9 @@ when its output exists, so a stopped study picks up where it was.
   python benchmarks/tempo_study.py --conditioned runs/tempo --unconditioned runs/tempo-none --out runs/tempo-study
 
 Writes OUT/tempo.csv (one row per arm, asked tempo and guidance: the mean relative tempo error, accuracy 1 and
-2 with 95% song-bootstrap intervals, CBS and CBD) and OUT/tempo.png (tempo error against guidance, one line per
+2 with 95% song-bootstrap intervals, CBS and CBD; for the conditioned arms also the relative error minus the
+unconditioned model's, song by song: both arms sample with seed 0, so song i starts from the same noise in
+both, as ``synctrack ablate`` pairs recipes) and OUT/tempo.png (tempo error against guidance, one line per
 asked tempo, the unconditioned model as the reference).
 """
 
@@ -68,6 +70,13 @@ def interval(values: np.ndarray, draws: int = 2000, seed: int = 0) -> tuple[floa
     return float(kept.mean()), low, high
 
 
+def paired_difference(conditioned: np.ndarray, unconditioned: np.ndarray, draws: int = 2000,
+                      seed: int = 0) -> tuple[float, float, float]:
+    """Mean of ``conditioned - unconditioned`` over the songs ``[N]`` where both are finite, and its 95%
+    song-bootstrap interval (NaN when no song has both)."""
+    return interval(np.asarray(conditioned, float) - np.asarray(unconditioned, float), draws, seed)
+
+
 def metric(folder: Path, name: str) -> float:
     """A metric's song mean over all tracks from ``synctrack eval``'s JSON (NaN when it was not computed)."""
     from synctrack.experiments.report import metric_value
@@ -109,6 +118,11 @@ def main() -> int:
                    "songs": int(np.isfinite(detected).sum()), "median_detected_bpm": float(np.nanmedian(detected))}
             for name in ("relative", "accuracy1", "accuracy2"):
                 row[name], row[f"{name}_low"], row[f"{name}_high"] = interval(errors[name])
+            if arm == "conditioned":
+                difference = paired_difference(errors["relative"], tempo_errors(unconditioned, asked)["relative"])
+            else:
+                difference = (float("nan"),) * 3
+            row["relative_minus_unconditioned"], row["difference_low"], row["difference_high"] = difference
             row["CBS"], row["CBD"] = metric(folder, "cbs"), metric(folder, "cbd")
             rows.append(row)
     with (out / "tempo.csv").open("w", newline="") as handle:
@@ -116,8 +130,24 @@ def main() -> int:
         writer.writeheader()
         writer.writerows(rows)
     draw(rows, out / "tempo.png")
+    print(summary(rows))
     print(f"wrote {out / 'tempo.csv'} and {out / 'tempo.png'}")
     return 0
+
+
+def summary(rows: list[dict]) -> str:
+    """One line per row: the arm, asked tempo, guidance, tempo error against the unconditioned model, CBS, CBD."""
+    lines = ["asked  arm            guidance  songs  median BPM  tempo error            minus unconditioned        "
+             "acc1   acc2   CBS    CBD"]
+    for row in rows:
+        difference = ("" if row["arm"] != "conditioned" else
+                      f"{100 * row['relative_minus_unconditioned']:+6.1f} "
+                      f"[{100 * row['difference_low']:+.1f}, {100 * row['difference_high']:+.1f}]")
+        lines.append(f"{row['asked_bpm']:5g}  {row['arm']:<13}  {str(row['guidance']):>8}  {row['songs']:5d}  "
+                     f"{row['median_detected_bpm']:10.1f}  {100 * row['relative']:5.1f}% "
+                     f"[{100 * row['relative_low']:.1f}, {100 * row['relative_high']:.1f}]  {difference:<25}  "
+                     f"{row['accuracy1']:.2f}   {row['accuracy2']:.2f}   {row['CBS']:.3f}  {row['CBD']:.3f}")
+    return "\n".join(lines)
 
 
 def draw(rows: list[dict], path: Path) -> None:

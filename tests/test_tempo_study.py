@@ -1,0 +1,65 @@
+"""benchmarks/tempo_study.py's analysis (issue 17): the intervals it reports and its figure, on made-up tempi.
+
+The sampling and scoring it drives are `synctrack sample` and `synctrack eval`, tested where they live."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from synctrack.eval.tempo import tempo_errors
+
+
+@pytest.fixture(scope="module")
+def study():
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "tempo_study.py"
+    spec = importlib.util.spec_from_file_location("tempo_study", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_interval_leaves_out_songs_without_a_tempo(study):
+    values = np.array([0.1, np.nan, 0.3, 0.2, np.nan, 0.4])
+    mean, low, high = study.interval(values)
+    assert mean == pytest.approx(0.25)
+    assert 0.1 <= low < mean < high <= 0.4
+    assert all(np.isnan(study.interval(np.array([np.nan, np.nan]))))
+
+
+def test_paired_difference_is_song_by_song(study):
+    asked = 120.0
+    rng = np.random.default_rng(3)
+    unconditioned = rng.uniform(80.0, 150.0, size=16)
+    conditioned = asked * (1 + rng.normal(0.0, 0.02, size=16))
+    conditioned[5] = np.nan  # no beats found in song 5: it leaves the pair, not the other songs
+    mine = tempo_errors(conditioned, asked)["relative"]
+    theirs = tempo_errors(unconditioned, asked)["relative"]
+    mean, low, high = study.paired_difference(mine, theirs)
+    kept = np.isfinite(mine)
+    assert mean == pytest.approx(np.mean(mine[kept] - theirs[kept]))
+    assert low < mean < high < 0  # the conditioned songs are much closer to the asked tempo
+    # A model compared with itself differs by exactly zero, interval included.
+    assert study.paired_difference(theirs, theirs) == (0.0, 0.0, 0.0)
+
+
+def test_summary_and_figure(study, tmp_path):
+    rows = []
+    for asked in (70.0, 115.0):
+        rows.append({"arm": "unconditioned", "asked_bpm": asked, "seen_in_training": asked >= 80, "guidance": "",
+                     "songs": 16, "median_detected_bpm": 112.0, "relative": 0.3, "relative_low": 0.2,
+                     "relative_high": 0.4, "accuracy1": 0.1, "accuracy2": 0.2, "relative_minus_unconditioned": np.nan,
+                     "difference_low": np.nan, "difference_high": np.nan, "CBS": 0.5, "CBD": 0.2})
+        for scale in (1.0, 2.0, 4.0):
+            rows.append({**rows[-1], "arm": "conditioned", "guidance": scale, "relative": 0.05 / scale,
+                         "relative_low": 0.02 / scale, "relative_high": 0.08 / scale,
+                         "relative_minus_unconditioned": 0.05 / scale - 0.3, "difference_low": -0.3,
+                         "difference_high": -0.2})
+    text = study.summary(rows)
+    assert len(text.splitlines()) == 1 + len(rows)
+    assert "-27.5 [-30.0, -20.0]" in text  # guidance 2: (0.025 - 0.3) in percent, with its interval
+    study.draw(rows, tmp_path / "tempo.png")
+    assert (tmp_path / "tempo.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
