@@ -1,6 +1,7 @@
 """Beat extraction over many files (cached, in parallel processes) and embedding extraction for FAD.
 
-Beat tracking is CPU-bound Python/numba work, so it runs in a process pool. Workers are *spawned*, not
+Beat tracking is CPU-bound Python/numba work, so it runs in a process pool when there is enough of it to pay for
+starting the pool (a few files, as in a quick look or a test, are faster in this process). Workers are *spawned*, not
 forked: the parent has torch's and rich's threads running, and a forked child can inherit their locks
 held. Each worker limits torch to one thread so ``workers`` processes use about ``workers`` cores.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures as futures
 import multiprocessing
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -56,6 +58,17 @@ def _init_worker() -> None:
     torch.set_num_threads(1)
 
 
+# What starting one spawned worker costs: a fresh interpreter importing torch, the tracker and its numba cache
+# (about WORKER_START_SECONDS on two idle CPU cores; docs/metrics.md, "Beat tracking in worker processes").
+WORKER_START_SECONDS = 8.0
+
+
+def _pool_pays(seconds_per_file: float, files: int, workers: int) -> bool:
+    """Whether ``workers`` processes finish ``files`` files sooner than this process would, start-up included:
+    the pool saves ``(1 - 1 / workers)`` of the serial time and costs a worker's start."""
+    return files > 1 and seconds_per_file * files * (1.0 - 1.0 / workers) > WORKER_START_SECONDS
+
+
 def extract_beats(
     files: Sequence[TrackEntry],
     tracker: BeatTracker,
@@ -64,7 +77,7 @@ def extract_beats(
     console: Console | None = None,
 ) -> dict[TrackEntry, np.ndarray]:
     """Beat times of every track (a file or samples in memory), from the cache where possible; the rest in
-    ``workers`` processes.
+    ``workers`` processes when there is enough of it to pay for starting them (``_pool_pays``), else here.
 
     Returns beats by entry. A user error in a worker (an unreadable file) stops the pool and is raised.
     """
@@ -81,18 +94,24 @@ def extract_beats(
     if not todo:
         return beats
     with progress_bar(f"tracking beats ({len(beats)} cached)", len(todo), console) as advance:
-        if workers <= 1 or len(todo) == 1:
+
+        def track_here(path: TrackEntry) -> None:
+            beats[path] = track_file(tracker, path)
+            cache.put(digests[path], beats[path])
+            advance()
+
+        # The first file in this process: numba compiles (and caches) the tracker once, instead of every worker
+        # compiling and writing the same cache entries at the same time; it also pays the tracker's imports.
+        track_here(todo.pop(0))
+        seconds_per_file = 0.0
+        if workers > 1 and todo:  # a second file tells what one file costs, without the imports
+            started = time.perf_counter()
+            track_here(todo.pop(0))
+            seconds_per_file = time.perf_counter() - started
+        if workers <= 1 or not _pool_pays(seconds_per_file, len(todo), workers):
             for path in todo:
-                beats[path] = track_file(tracker, path)
-                cache.put(digests[path], beats[path])
-                advance()
+                track_here(path)
             return beats
-        # One file in this process first: numba compiles (and caches) the tracker once, instead of every
-        # worker compiling and writing the same cache entries at the same time.
-        first = todo.pop(0)
-        beats[first] = track_file(tracker, first)
-        cache.put(digests[first], beats[first])
-        advance()
         context = multiprocessing.get_context("spawn")
         with futures.ProcessPoolExecutor(min(workers, len(todo)), mp_context=context, initializer=_init_worker) as pool:
             pending = {pool.submit(track_file, tracker, path): path for path in todo}

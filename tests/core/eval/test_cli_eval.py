@@ -11,6 +11,7 @@ import pytest
 
 from synctrack.audio.io import save_audio, write_song
 from synctrack.cli import main
+from synctrack.eval import extract
 from synctrack.eval.clicks import beat_grid, click_song
 
 RATE = 16000
@@ -76,7 +77,11 @@ def test_song_layout_writes_json_and_csv_and_hits_the_cache_on_a_second_run(fold
     assert again["values"] == report["values"]
 
 
-def test_official_stem_layout_in_worker_processes(folders, tmp_path, capsys):
+def test_official_stem_layout_in_worker_processes(folders, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(extract, "WORKER_START_SECONDS", 0.0)  # these few files alone would stay in this process
+    started = []
+    real_pool = extract.futures.ProcessPoolExecutor
+    monkeypatch.setattr(extract.futures, "ProcessPoolExecutor", lambda *a, **k: started.append(a) or real_pool(*a, **k))
     for k, track in enumerate(TRACKS):  # the generated songs again, as stem_k/<song>.wav + mix/<song>.wav
         for song in ("a", "b", "c"):
             (tmp_path / f"stem_{k}").mkdir(exist_ok=True)
@@ -97,6 +102,7 @@ def test_official_stem_layout_in_worker_processes(folders, tmp_path, capsys):
     cbs = next(v for v in report["values"]["generated"] if v["metric"] == "cbs")
     # the same audio in synctrack's layout, tracked in this process, gives the same per-song CBS
     assert cbs["per_song"]["a"] == 1.0 and cbs["per_song"]["c"] < 1.0
+    assert started  # the beats above came from worker processes
     code, _, stderr = run(capsys, "eval", folders / "gen", "--metrics", "cbs", "--tracker", "onsets", "--no-cache", "--workers", "1",
                           "--bootstrap", "20", "--out", tmp_path / "songs.json")
     assert code == 0, stderr
