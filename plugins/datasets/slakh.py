@@ -4,7 +4,7 @@ Layout (``root`` is ``slakh2100_flac_redux``)::
 
     <root>/{train,validation,test}/TrackXXXXX/metadata.yaml
     <root>/{train,validation,test}/TrackXXXXX/stems/Sxx.flac     (mono, 44.1 kHz)
-    <root>/{train,validation,test}/TrackXXXXX/all_src.mid        (the song's MIDI: its tempo map)
+    <root>/{train,validation,test}/TrackXXXXX/all_src.mid        (the song's MIDI: tempo, key and meter)
     <root>/omitted/...                                           (never read)
 
 Each stem of ``metadata.yaml`` (``inst_class``, ``program_num``, ``is_drum``, ``audio_rendered``, ...) goes
@@ -14,14 +14,15 @@ stem marked rendered whose file is absent is left out and counted in one warning
 found from the layout, never from ``audio_dir`` (wrong in at least one released metadata file).
 
 With ``tempo`` (the default) each item's ``meta["tempo"]`` is the BPM in effect at the middle of its clip,
-from the set_tempo events of ``all_src.mid`` (read with mido, once per song as the index is built). A song
-whose MIDI is missing or unreadable has no ``tempo`` key, and one warning counts such songs. ``data prepare``
+from the set_tempo events of ``all_src.mid`` (read with mido, once per song as the index is built); with
+``tags`` (the default) its ``meta["tags"]`` are the key, mode and meter in effect there, from the file's
+key_signature and time_signature events (``slakh_midi``). A song whose MIDI is missing or unreadable has
+neither key, and one warning counts such songs. ``data prepare``
 copies each song's ``all_src.mid`` next to its prepared audio, so a prepared folder gives the same tempo.
 """
 
 from __future__ import annotations
 
-import bisect
 import dataclasses
 import warnings
 from collections.abc import Sequence
@@ -36,9 +37,10 @@ from synctrack.data.songs import CorruptPolicy, DataWarning, DroppedSong, Missin
 from synctrack.errors import UserError
 from synctrack.naming import listing
 
+from .slakh_midi import SongMidi, read_song_midi
+
 PAPER_TRACKS = ("bass", "drums", "guitar", "piano")
 DRUM_PROGRAM = 128  # Slakh's program number for drum kits (General MIDI numbers are 0-127)
-MIDI_DEFAULT_TEMPO = 500_000  # microseconds per quarter note before a MIDI file's first set_tempo (120 BPM)
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
@@ -90,47 +92,6 @@ def resolve_groups(tracks: Sequence[str], groups: dict[str, StemGroup] | None) -
     return resolved
 
 
-@dataclass(frozen=True)
-class TempoMap:
-    """A song's tempo changes: from ``times[i]`` seconds on (ascending), ``bpm[i]``; 120 BPM before the first."""
-
-    times: tuple[float, ...]
-    bpm: tuple[float, ...]
-
-    def at(self, seconds: float) -> float:
-        """The tempo in effect ``seconds`` into the song, in BPM (a change at exactly ``seconds`` counts)."""
-        change = bisect.bisect_right(self.times, seconds) - 1
-        return self.bpm[change] if change >= 0 else 60e6 / MIDI_DEFAULT_TEMPO
-
-
-def read_tempo_map(path: Path, mido: Any) -> TempoMap:
-    """The set_tempo events of the MIDI file ``path``, their tick times turned into seconds by the map itself.
-
-    Raises ``OSError``, ``EOFError``, ``ValueError`` or ``mido.KeySignatureError`` for a file mido cannot read.
-    """
-    midi = mido.MidiFile(path)
-    if midi.ticks_per_beat <= 0:  # a negative division is SMPTE frames, which has no beats to count
-        raise ValueError(f"time division {midi.ticks_per_beat} is not in ticks per beat")
-    changes: list[tuple[int, int]] = []  # (tick, microseconds per beat), from every track: the map may be split
-    for track in midi.tracks:
-        tick = 0
-        for message in track:
-            tick += message.time
-            if message.type == "set_tempo":
-                changes.append((tick, message.tempo))
-    changes.sort(key=lambda change: change[0])  # stable: at one tick the later track wins, as mido.merge_tracks
-    seconds, last_tick, tempo = 0.0, 0, MIDI_DEFAULT_TEMPO
-    times, bpm = [], []
-    for tick, new in changes:
-        if new <= 0:
-            raise ValueError(f"set_tempo of {new} microseconds per beat at tick {tick}")
-        seconds += (tick - last_tick) * tempo / (1e6 * midi.ticks_per_beat)
-        last_tick, tempo = tick, new
-        times.append(seconds)
-        bpm.append(60e6 / new)
-    return TempoMap(tuple(times), tuple(bpm))
-
-
 def _canonical(group: StemGroup) -> dict[str, Any]:
     """The group as JSON that compares equal for equal meaning (class names casefolded, lists sorted)."""
     spec = dataclasses.asdict(group)
@@ -160,6 +121,7 @@ class SlakhDataset(SongDataset):
         clip_seconds: float = 10.24,
         groups: dict[str, StemGroup] | None = None,
         tempo: bool = True,
+        tags: bool = True,
         missing: MissingPolicy = "drop",
         on_corrupt: CorruptPolicy = "error",
         max_seconds: float = 640.0,
@@ -174,6 +136,8 @@ class SlakhDataset(SongDataset):
                 as ``inst_class``, so ``[bass, drums, guitar, piano]`` is the paper's grouping.
             tempo: give each item ``meta["tempo"]`` (BPM at the clip's middle) from the song's ``all_src.mid``;
                 needs mido.
+            tags: give each item ``meta["tags"]`` (``key=``, ``mode=`` and ``meter=`` at the clip's middle) from the
+                same file's key and time signatures; needs mido.
             missing: ``drop`` a song with an empty slot (the paper), or keep it with that slot ``silent``
                 and masked.
             on_corrupt: ``error`` on an unreadable file or metadata.yaml, or ``skip`` its song with a warning.
@@ -181,8 +145,8 @@ class SlakhDataset(SongDataset):
             random_shift: shift training clips by up to half a clip; default: on for the train split.
         """
         self.groups = resolve_groups(list(tracks), groups)
-        self.tempo = tempo
-        self._tempo_maps: dict[tuple[str, str], TempoMap] = {}  # (split, song_id) -> the song's tempo map
+        self.tempo, self.tags = tempo, tags
+        self._midi: dict[tuple[str, str], SongMidi] = {}  # (split, song_id) -> what the song's all_src.mid says
         super().__init__(
             root, tracks, vocabulary, split, sample_rate, clip_seconds, missing, on_corrupt, max_seconds, random_shift, seed, cache_songs
         )
@@ -196,25 +160,26 @@ class SlakhDataset(SongDataset):
         return {name: [list(link) for link in chain[: number + 1]] for number, name in enumerate(self.track_names)}
 
     def song_meta_files(self, source: SongSource) -> list[Path]:
-        return [self.root / source.split / source.song_id / "all_src.mid"] if self.tempo else []
+        return [self.root / source.split / source.song_id / "all_src.mid"] if self.tempo or self.tags else []
 
     def read_song_meta(self, songs: Sequence[Song]) -> None:
         # the same path in a prepared folder: data prepare copies each song's all_src.mid next to its audio
-        if not self.tempo:
+        wanted = [name for name, on in (("tempo", self.tempo), ("tags", self.tags)) if on]
+        if not wanted:
             return
         try:
-            import mido  # only here: with tempo: false mido is not needed
+            import mido  # only here: with tempo: false and tags: false mido is not needed
         except ImportError:
             raise UserError(
-                "tempo: true reads each Slakh song's all_src.mid with mido, which is not installed; "
-                "pip install mido (or set tempo: false)"
+                f"{' and '.join(f'{name}: true' for name in wanted)} reads each Slakh song's all_src.mid with mido, "
+                f"which is not installed; pip install mido (or set {' and '.join(f'{name}: false' for name in wanted)})"
             ) from None
         unread: list[str] = []
         for song in songs:
             split, song_id = song.source.split, song.source.song_id
             path = self.root / split / song_id / "all_src.mid"
             try:
-                self._tempo_maps[(split, song_id)] = read_tempo_map(path, mido)
+                self._midi[(split, song_id)] = read_song_midi(path, mido)
             except FileNotFoundError:
                 unread.append(f"{path}: file not found")
             except (OSError, EOFError, ValueError, mido.KeySignatureError) as error:
@@ -223,17 +188,24 @@ class SlakhDataset(SongDataset):
             again = " (this folder was prepared before data prepare kept all_src.mid: prepare it again)" if (
                 prepared_without_meta_files(self.root)) else ""
             warnings.warn(
-                f"{len(unread)} song(s) have no readable all_src.mid, so their items carry no tempo (first: {unread[0]})"
+                f"{len(unread)} song(s) have no readable all_src.mid, so their items carry no {' or '.join(wanted)} "
+                f"(first: {unread[0]})"
                 f"{again}",
                 DataWarning,
                 stacklevel=4,
             )
 
     def clip_meta(self, song: Song, start: float) -> dict[str, Any]:
-        tempo_map = self._tempo_maps.get((song.source.split, song.source.song_id))
-        if tempo_map is None:
+        midi = self._midi.get((song.source.split, song.source.song_id))
+        if midi is None:
             return {}
-        return {"tempo": tempo_map.at(start + self.clip / self.sample_rate / 2)}  # BPM at the clip's middle
+        middle = start + self.clip / self.sample_rate / 2
+        meta: dict[str, Any] = {}
+        if self.tempo:
+            meta["tempo"] = midi.tempo.at(middle)  # BPM at the clip's middle
+        if self.tags:
+            meta["tags"] = midi.tags_at(middle)
+        return meta
 
     def find_songs(self) -> tuple[list[SongSource], list[DroppedSong]]:
         sources: list[SongSource] = []

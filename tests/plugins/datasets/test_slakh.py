@@ -347,7 +347,7 @@ def test_redux_tempo_is_the_midi_tempo_at_the_clip_middle(tempo_root):
         len(dataset)
     # one warning counts both songs: Track00002 (no file) and Track00005 (damaged)
     assert len(tempo_warnings(caught)) == 1
-    assert tempo_warnings(caught)[0].startswith("2 song(s) have no readable all_src.mid, so their items carry no tempo (first: ")
+    assert tempo_warnings(caught)[0].startswith("2 song(s) have no readable all_src.mid, so their items carry no tempo or tags (first: ")
     assert "Track00002/all_src.mid: file not found" in tempo_warnings(caught)[0]
     songs = [song.source.song_id for song in dataset.songs]
     assert songs == ["Track00001", "Track00002", "Track00008", "Track00005"]
@@ -371,13 +371,16 @@ def test_redux_tempo_false_needs_no_mido(tempo_root, monkeypatch):
     monkeypatch.setitem(sys.modules, "mido", None)  # `import mido` now fails, as when it is not installed
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        dataset = SlakhDataset(tempo_root, sample_rate=RATE, clip_seconds=CLIP, missing="silent", tempo=False)
+        dataset = SlakhDataset(tempo_root, sample_rate=RATE, clip_seconds=CLIP, missing="silent", tempo=False, tags=False)
         metas = [dataset[index]["meta"] for index in range(len(dataset))]
-    assert len(metas) == 2 + 4 + 8 and not any("tempo" in meta for meta in metas)
+    assert len(metas) == 2 + 4 + 8 and not any("tempo" in meta or "tags" in meta for meta in metas)
     assert tempo_warnings(caught) == []
-    with pytest.raises(UserError, match=r"all_src.mid with mido, which is not installed; pip install mido \(or set tempo: false\)"):
+    with pytest.raises(UserError, match=r"tempo: true and tags: true reads each Slakh song's all_src.mid with mido, which is "
+                                        r"not installed; pip install mido \(or set tempo: false and tags: false\)"):
         redux(tempo_root)
-    node = {"type": "slakh", "root": str(tempo_root), "tempo": False, "sample_rate": RATE, "clip_seconds": CLIP}
+    with pytest.raises(UserError, match=r"pip install mido \(or set tags: false\)"):
+        redux(tempo_root, tempo=False)
+    node = {"type": "slakh", "root": str(tempo_root), "tempo": False, "tags": False, "sample_rate": RATE, "clip_seconds": CLIP}
     from_recipe = build(node, Dataset, get_registry())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataWarning)
@@ -400,6 +403,35 @@ def test_slakh_tempo_conditions_a_batch(tempo_root, msdm_root):
     assert "tempo" not in msdm(msdm_root)[0]["meta"]  # MSDM's layout has no MIDI: no tempo, nothing else changes
 
 
+def test_slakh_tags_are_the_key_and_meter_at_the_clip_middle_and_condition_a_batch(tempo_root):
+    # Track00008 again, now with a key and meters: E minor from 0, 3/4 from tick 1600 (2.0 s, the tempo change),
+    # D-flat major from tick 2560 (2.8 s), and its tempo map as before.
+    path = tempo_root / "train" / "Track00008" / "all_src.mid"
+    midi = mido.MidiFile(path)
+    signatures = [(0, mido.MetaMessage("key_signature", key="Em")), (1600, mido.MetaMessage("time_signature", numerator=3)),
+                  (2560, mido.MetaMessage("key_signature", key="Db"))]
+    track, last = mido.MidiTrack(), 0
+    for tick, message in signatures:
+        track.append(message.copy(time=tick - last))
+        last = tick
+    midi.tracks.append(track)
+    midi.save(path)
+    dataset = redux(tempo_root, missing="silent", random_shift=False)
+    first = 2 + 4  # Track00008's first clip; its clips' middles are 0.25, 0.75, ... 3.75 s
+    expected = {0: ["key=E", "mode=minor", "meter=4"], 3: ["key=E", "mode=minor", "meter=4"],  # 1.75 s
+                4: ["key=E", "mode=minor", "meter=3"], 5: ["key=E", "mode=minor", "meter=3"],  # 2.25, 2.75 s
+                6: ["key=C#", "mode=major", "meter=3"], 7: ["key=C#", "mode=major", "meter=3"]}
+    for clip, tags in expected.items():
+        assert dataset[first + clip]["meta"]["tags"] == tags, clip
+    assert dataset[0]["meta"]["tags"] == ["meter=4"]  # Track00001's MIDI has no key or time signature
+    assert "tags" not in dataset[2]["meta"]  # Track00002 has no all_src.mid
+    metas = [dataset[index]["meta"] for index in (0, first, first + 6)]
+    conditions = SongConditions.from_meta(metas, {"tags"})
+    assert conditions.tags == (("meter=4",), ("key=E", "mode=minor", "meter=4"), ("key=C#", "mode=major", "meter=3"))
+    untagged = redux(tempo_root, tags=False, missing="silent", random_shift=False)
+    assert all("tags" not in untagged[index]["meta"] and "tempo" in untagged[index]["meta"] for index in (0, first, first + 6))
+
+
 def test_a_prepared_folder_keeps_the_midi_and_gives_the_same_tempo(tempo_root, tmp_path, monkeypatch):
     from synctrack.cli.data import build_for_prepare
     from synctrack.data.prepare import prepare, read_records
@@ -411,7 +443,7 @@ def test_a_prepared_folder_keeps_the_midi_and_gives_the_same_tempo(tempo_root, t
         raise AssertionError("data prepare read a MIDI file: it only copies them")
 
     with monkeypatch.context() as patch, warnings.catch_warnings():
-        patch.setattr(slakh, "read_tempo_map", unread)
+        patch.setattr(slakh, "read_song_midi", unread)
         warnings.simplefilter("ignore", DataWarning)
         prepare([build_for_prepare("slakh", tempo_root, split, RATE, None, None, "error") for split in ("train", "validation")],
                 out, "slakh")
