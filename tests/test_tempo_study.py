@@ -58,8 +58,10 @@ def test_summary_and_figure(study, tmp_path):
                          "relative_low": 0.02 / scale, "relative_high": 0.08 / scale,
                          "relative_minus_unconditioned": 0.05 / scale - 0.3, "difference_low": -0.3,
                          "difference_high": -0.2})
+    rows.append({**rows[0], "arm": "held-out through the front end", "asked_bpm": float("nan"), "relative": 0.02})
     text = study.summary(rows)
     assert len(text.splitlines()) == 1 + len(rows)
     assert "-27.5 [-30.0, -20.0]" in text  # guidance 2: (0.025 - 0.3) in percent, with its interval
+    assert text.splitlines()[-1].split()[:2] == ["own", "held-out"]  # scored against each song's own tempo
     study.draw(rows, tmp_path / "tempo.png")
     assert (tmp_path / "tempo.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
