@@ -96,9 +96,10 @@ def held_out_rows(run: Path, out: Path, songs: int, tracker: str) -> list[dict]:
         errors = tempo_errors(detected, truth)
         row = {"arm": arm, "asked_bpm": float("nan"), "seen_in_training": True, "guidance": "",
                "songs": int(np.isfinite(detected).sum()), "median_detected_bpm": float(np.nanmedian(detected))}
-        for name in ("relative", "accuracy1", "accuracy2"):
+        for name in ("relative", "relative_octave", "accuracy1", "accuracy2"):
             row[name], row[f"{name}_low"], row[f"{name}_high"] = interval(errors[name])
         row["relative_minus_unconditioned"] = row["difference_low"] = row["difference_high"] = float("nan")
+        row["octave_minus_unconditioned"] = row["octave_difference_low"] = row["octave_difference_high"] = float("nan")
         row["CBS"] = row["CBD"] = float("nan")
         rows.append(row)
     return rows
@@ -143,12 +144,16 @@ def main() -> int:
             errors = tempo_errors(detected, asked)
             row = {"arm": arm, "asked_bpm": asked, "seen_in_training": seen, "guidance": "" if scale is None else scale,
                    "songs": int(np.isfinite(detected).sum()), "median_detected_bpm": float(np.nanmedian(detected))}
-            for name in ("relative", "accuracy1", "accuracy2"):
+            for name in ("relative", "relative_octave", "accuracy1", "accuracy2"):
                 row[name], row[f"{name}_low"], row[f"{name}_high"] = interval(errors[name])
             if arm == "conditioned":
-                difference = paired_difference(errors["relative"], tempo_errors(unconditioned, asked)["relative"])
+                baseline_errors = tempo_errors(unconditioned, asked)
+                difference = paired_difference(errors["relative"], baseline_errors["relative"])
+                row["octave_minus_unconditioned"], row["octave_difference_low"], row["octave_difference_high"] = (
+                    paired_difference(errors["relative_octave"], baseline_errors["relative_octave"]))
             else:
                 difference = (float("nan"),) * 3
+                row["octave_minus_unconditioned"] = row["octave_difference_low"] = row["octave_difference_high"] = float("nan")
             row["relative_minus_unconditioned"], row["difference_low"], row["difference_high"] = difference
             row["CBS"], row["CBD"] = metric(folder, "cbs"), metric(folder, "cbd")
             rows.append(row)
@@ -166,15 +171,20 @@ def main() -> int:
 def summary(rows: list[dict]) -> str:
     """One line per row: the arm, asked tempo, guidance, tempo error against the unconditioned model, CBS, CBD."""
     lines = ["asked  arm            guidance  songs  median BPM  tempo error            minus unconditioned        "
-             "acc1   acc2   CBS    CBD"]
+             "octave error          minus unconditioned        acc1   acc2   CBS    CBD"]
     for row in rows:
         difference = ("" if row["arm"] != "conditioned" else
                       f"{100 * row['relative_minus_unconditioned']:+6.1f} "
                       f"[{100 * row['difference_low']:+.1f}, {100 * row['difference_high']:+.1f}]")
         asked = "own" if np.isnan(row["asked_bpm"]) else f"{row['asked_bpm']:g}"
+        octave = ("" if row["arm"] != "conditioned" else
+                  f"{100 * row['octave_minus_unconditioned']:+6.1f} "
+                  f"[{100 * row['octave_difference_low']:+.1f}, {100 * row['octave_difference_high']:+.1f}]")
         lines.append(f"{asked:>5}  {row['arm']:<13}  {str(row['guidance']):>8}  {row['songs']:5d}  "
                      f"{row['median_detected_bpm']:10.1f}  {100 * row['relative']:5.1f}% "
                      f"[{100 * row['relative_low']:.1f}, {100 * row['relative_high']:.1f}]  {difference:<25}  "
+                     f"{100 * row['relative_octave']:5.1f}% "
+                     f"[{100 * row['relative_octave_low']:.1f}, {100 * row['relative_octave_high']:.1f}]  {octave:<25}  "
                      f"{row['accuracy1']:.2f}   {row['accuracy2']:.2f}   {row['CBS']:.3f}  {row['CBD']:.3f}")
     return "\n".join(lines)
 
@@ -185,23 +195,27 @@ def draw(rows: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axis = plt.subplots(figsize=(7, 4.2))
-    for row in rows:
-        if row["arm"] == "held-out through the front end":  # what the tracker gets wrong on songs of known tempo
-            axis.axhline(100 * row["relative"], color="grey", ls="--", lw=1, label="held-out songs, front end")
-    for asked in sorted({row["asked_bpm"] for row in rows if row["arm"] in ("conditioned", "unconditioned")}):
-        mine = [row for row in rows if row["asked_bpm"] == asked and row["arm"] == "conditioned"]
-        scales = [row["guidance"] for row in mine]
-        means = [100 * row["relative"] for row in mine]
-        spread = [[100 * (row["relative"] - row["relative_low"]) for row in mine], [100 * (row["relative_high"] - row["relative"]) for row in mine]]
-        line = axis.errorbar(scales, means, yerr=spread, marker="o", capsize=3,
-                             label=f"{asked:g} BPM{'' if mine[0]['seen_in_training'] else ' (unseen)'}")
-        baseline = next(row for row in rows if row["asked_bpm"] == asked and row["arm"] == "unconditioned")
-        axis.axhline(100 * baseline["relative"], color=line[0].get_color(), ls=":", lw=1)
-    axis.set(xlabel="guidance scale", ylabel="tempo error, % of the asked tempo",
-             title="asked tempo vs the tempo of the songs (dotted: unconditioned model)")
-    axis.grid(alpha=0.3)
-    axis.legend(fontsize=8)
+    figure, axes = plt.subplots(1, 2, figsize=(12, 4.4), sharey=False)
+    panels = (("relative", "tempo error, % of the asked tempo"),
+              ("relative_octave", "error to the nearest metrical level (x1/3 .. x3), %"))
+    for axis, (name, label) in zip(axes, panels):
+        for row in rows:
+            if row["arm"] == "held-out through the front end":  # the tracker's error on songs of known tempo
+                axis.axhline(100 * row[name], color="grey", ls="--", lw=1, label="held-out songs, front end")
+        for asked in sorted({row["asked_bpm"] for row in rows if row["arm"] in ("conditioned", "unconditioned")}):
+            mine = [row for row in rows if row["asked_bpm"] == asked and row["arm"] == "conditioned"]
+            scales = [row["guidance"] for row in mine]
+            means = [100 * row[name] for row in mine]
+            spread = [[100 * (row[name] - row[f"{name}_low"]) for row in mine],
+                      [100 * (row[f"{name}_high"] - row[name]) for row in mine]]
+            line = axis.errorbar(scales, means, yerr=spread, marker="o", capsize=3,
+                                 label=f"{asked:g} BPM{'' if mine[0]['seen_in_training'] else ' (unseen)'}")
+            baseline = next(row for row in rows if row["asked_bpm"] == asked and row["arm"] == "unconditioned")
+            axis.axhline(100 * baseline[name], color=line[0].get_color(), ls=":", lw=1)
+        axis.set(xlabel="guidance scale", ylabel=label)
+        axis.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    figure.suptitle("asked tempo vs the tempo of the songs (dotted: unconditioned model; dashed: held-out songs)")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
 

@@ -52,12 +52,15 @@ def test_summary_and_figure(study, tmp_path):
         rows.append({"arm": "unconditioned", "asked_bpm": asked, "seen_in_training": asked >= 80, "guidance": "",
                      "songs": 16, "median_detected_bpm": 112.0, "relative": 0.3, "relative_low": 0.2,
                      "relative_high": 0.4, "accuracy1": 0.1, "accuracy2": 0.2, "relative_minus_unconditioned": np.nan,
-                     "difference_low": np.nan, "difference_high": np.nan, "CBS": 0.5, "CBD": 0.2})
+                     "difference_low": np.nan, "difference_high": np.nan, "relative_octave": 0.1,
+                     "relative_octave_low": 0.05, "relative_octave_high": 0.15, "octave_minus_unconditioned": np.nan,
+                     "octave_difference_low": np.nan, "octave_difference_high": np.nan, "CBS": 0.5, "CBD": 0.2})
         for scale in (1.0, 2.0, 4.0):
             rows.append({**rows[-1], "arm": "conditioned", "guidance": scale, "relative": 0.05 / scale,
                          "relative_low": 0.02 / scale, "relative_high": 0.08 / scale,
                          "relative_minus_unconditioned": 0.05 / scale - 0.3, "difference_low": -0.3,
-                         "difference_high": -0.2})
+                         "difference_high": -0.2, "octave_minus_unconditioned": -0.05, "octave_difference_low": -0.08,
+                         "octave_difference_high": -0.02})
     rows.append({**rows[0], "arm": "held-out through the front end", "asked_bpm": float("nan"), "relative": 0.02})
     text = study.summary(rows)
     assert len(text.splitlines()) == 1 + len(rows)

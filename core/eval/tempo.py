@@ -28,17 +28,23 @@ def tempo_from_beats(beats: ArrayLike, minimum_beats: int = 3) -> float:
 
 
 def tempo_errors(detected: ArrayLike, asked: ArrayLike, tolerance: float = 0.04) -> dict[str, np.ndarray]:
-    """Per song ``[N]`` (a single song gives ``[1]``): ``relative`` error, ``accuracy1`` and ``accuracy2`` (0 or 1),
-    NaN where no tempo was detected."""
+    """Per song ``[N]`` (a single song gives ``[1]``): ``relative`` error, ``relative_octave`` (the relative
+    error to the nearest of the asked tempo, half, double, a third or three times it: what is left once the
+    tracker's choice of metrical level is forgiven), ``accuracy1`` and ``accuracy2`` (0 or 1), NaN where no
+    tempo was detected."""
     detected, asked = np.broadcast_arrays(np.atleast_1d(np.asarray(detected, dtype=np.float64)),
                                          np.atleast_1d(np.asarray(asked, dtype=np.float64)))
     missing = ~np.isfinite(detected)
     relative = np.abs(detected - asked) / asked
     within = relative <= tolerance
     octave = np.zeros_like(within)
+    relative_octave = np.full_like(relative, np.inf)
     for factor in OCTAVE_FACTORS:
-        octave |= np.abs(detected - factor * asked) <= tolerance * factor * asked
-    out = {"relative": relative, "accuracy1": within.astype(np.float64), "accuracy2": octave.astype(np.float64)}
+        level = np.abs(detected - factor * asked) / (factor * asked)
+        octave |= level <= tolerance
+        relative_octave = np.minimum(relative_octave, level)
+    out = {"relative": relative, "relative_octave": relative_octave, "accuracy1": within.astype(np.float64),
+           "accuracy2": octave.astype(np.float64)}
     for values in out.values():
         values[missing] = np.nan
     return out

@@ -24,6 +24,8 @@ def test_errors_count_the_asked_tempo_and_its_metrical_neighbours():
     np.testing.assert_allclose(errors["relative"][:4], [0.0, 4 / 120, 0.5, 61 / 120])
     np.testing.assert_array_equal(errors["accuracy1"][:4], [1, 1, 0, 0])
     np.testing.assert_array_equal(errors["accuracy2"][:4], [1, 1, 1, 0])  # 60 is half of 120; 181 is no multiple
+    # nearest level: 120 itself, 120, half of it (60), and for 181 double (240: 59/240) against 120 (61/120)
+    np.testing.assert_allclose(errors["relative_octave"][:4], [0.0, 4 / 120, 0.0, 59 / 240])
     assert all(np.isnan(values[4]) for values in errors.values())
     assert tempo_errors(126.0, 120.0)["accuracy1"].tolist() == [0.0]  # one song: arrays of one
 
