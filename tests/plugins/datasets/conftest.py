@@ -65,6 +65,20 @@ def write_redux_song(folder: Path, stems: dict[str, dict], audio: dict[str, np.n
 HZ = {"S00": 110.0, "S01": 300.0, "S02": 220.0, "S03": 330.0, "S04": 440.0, "S05": 550.0, "S06": 660.0}
 
 
+def write_midi_tracks(path: Path, tracks: list[list[tuple[int, object]]], ticks_per_beat: int = 480) -> None:
+    """A type 1 MIDI file with one track per list of (absolute tick, mido message), in tick order."""
+    import mido
+
+    midi = mido.MidiFile(type=1, ticks_per_beat=ticks_per_beat)
+    for events in tracks:
+        track, last = mido.MidiTrack(), 0
+        for tick, message in sorted(events, key=lambda event: event[0]):
+            track.append(message.copy(time=tick - last))
+            last = tick
+        midi.tracks.append(track)
+    midi.save(path)
+
+
 def redux_audio(seconds: float, stem_ids: list[str]) -> dict[str, np.ndarray]:
     return {stem_id: tone(seconds, REDUX_RATE, HZ[stem_id]) for stem_id in stem_ids}
 

@@ -23,7 +23,7 @@ from synctrack.plugins.datasets.slakh import SlakhDataset, StemGroup
 from synctrack.plugins.datasets.slakh_msdm import SlakhMSDMDataset
 from synctrack.recipe import build
 
-from .conftest import redux_audio, stem_entry, write_redux_song
+from .conftest import redux_audio, stem_entry, write_midi_tracks, write_redux_song
 
 # The fixtures' songs have no all_src.mid (the tempo tests below write some): that warning is expected here.
 pytestmark = pytest.mark.filterwarnings("ignore:.*have no readable all_src.mid:synctrack.data.sources.DataWarning")
@@ -303,18 +303,14 @@ TICKS = 480  # ticks per beat of the MIDI files written below
 def write_midi(path, tempo_track: list[tuple[int, float]], note_track: list[tuple[int, float]] = ()) -> None:
     """A type 1 MIDI file: track 0 holds set_tempo events (absolute tick, BPM), track 1 a few notes and any
     tempo events given for it (a tempo map may be split across tracks)."""
-    midi = mido.MidiFile(type=1, ticks_per_beat=TICKS)
+    tracks = []
     for events, notes in ((tempo_track, False), (list(note_track), True)):
         timed = [(tick, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm))) for tick, bpm in events]
         if notes:
             timed += [(tick, mido.Message(kind, note=60, velocity=64)) for beat in range(8)
                       for tick, kind in ((beat * TICKS, "note_on"), (beat * TICKS + TICKS // 2, "note_off"))]
-        track, last = mido.MidiTrack(), 0
-        for tick, message in sorted(timed, key=lambda event: event[0]):
-            track.append(message.copy(time=tick - last))
-            last = tick
-        midi.tracks.append(track)
-    midi.save(path)
+        tracks.append(timed)
+    write_midi_tracks(path, tracks, TICKS)
 
 
 def expected_tempo(middle: float) -> float:
@@ -410,12 +406,9 @@ def test_slakh_tags_are_the_key_and_meter_at_the_clip_middle_and_condition_a_bat
     midi = mido.MidiFile(path)
     signatures = [(0, mido.MetaMessage("key_signature", key="Em")), (1600, mido.MetaMessage("time_signature", numerator=3)),
                   (2560, mido.MetaMessage("key_signature", key="Db"))]
-    track, last = mido.MidiTrack(), 0
-    for tick, message in signatures:
-        track.append(message.copy(time=tick - last))
-        last = tick
-    midi.tracks.append(track)
-    midi.save(path)
+    existing = [[(tick, message) for tick, message in zip(np.cumsum([m.time for m in track]), track)
+                 if message.type != "end_of_track"] for track in midi.tracks]
+    write_midi_tracks(path, [*existing, signatures], TICKS)
     dataset = redux(tempo_root, missing="silent", random_shift=False)
     first = 2 + 4  # Track00008's first clip; its clips' middles are 0.25, 0.75, ... 3.75 s
     expected = {0: ["key=E", "mode=minor", "meter=4"], 3: ["key=E", "mode=minor", "meter=4"],  # 1.75 s

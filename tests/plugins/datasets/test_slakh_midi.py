@@ -7,19 +7,13 @@ import pytest
 
 from synctrack.plugins.datasets.slakh_midi import key_tags, read_song_midi
 
+from .conftest import write_midi_tracks
+
 TICKS = 480
 
 
 def write_events(path, tracks: list[list[tuple[int, mido.MetaMessage]]]) -> None:
-    """A type 1 MIDI file with one track per list of (absolute tick, meta message)."""
-    midi = mido.MidiFile(type=1, ticks_per_beat=TICKS)
-    for events in tracks:
-        track, last = mido.MidiTrack(), 0
-        for tick, message in sorted(events, key=lambda event: event[0]):
-            track.append(message.copy(time=tick - last))
-            last = tick
-        midi.tracks.append(track)
-    midi.save(path)
+    write_midi_tracks(path, tracks, TICKS)
 
 
 def tempo(bpm: float) -> mido.MetaMessage:
