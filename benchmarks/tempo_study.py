@@ -79,10 +79,31 @@ def paired_difference(conditioned: np.ndarray, unconditioned: np.ndarray, draws:
     return interval(np.asarray(conditioned, float) - np.asarray(unconditioned, float), draws, seed)
 
 
+def error_row(arm: str, asked: float, seen: bool, guidance: float | str, detected: np.ndarray, target,
+              baseline: np.ndarray | None = None, folder: Path | None = None) -> dict:
+    """One row of tempo.csv: the errors of the songs' tempi ``detected [N]`` against ``target`` (the asked
+    tempo, or each song's own ``[N]``) with intervals; minus the errors of ``baseline`` (the unconditioned
+    model's tempi, song by song) when given; CBS and CBD from ``folder``'s eval.json when given."""
+    from synctrack.eval.tempo import tempo_errors
+
+    nothing = (float("nan"),) * 3
+    errors = tempo_errors(detected, target)
+    row = {"arm": arm, "asked_bpm": asked, "seen_in_training": seen, "guidance": guidance,
+           "songs": int(np.isfinite(detected).sum()), "median_detected_bpm": float(np.nanmedian(detected))}
+    for name in ("relative", "relative_octave", "accuracy1", "accuracy2"):
+        row[name], row[f"{name}_low"], row[f"{name}_high"] = interval(errors[name])
+    reference = None if baseline is None else tempo_errors(baseline, target)
+    row["relative_minus_unconditioned"], row["difference_low"], row["difference_high"] = (
+        nothing if reference is None else paired_difference(errors["relative"], reference["relative"]))
+    row["octave_minus_unconditioned"], row["octave_difference_low"], row["octave_difference_high"] = (
+        nothing if reference is None else paired_difference(errors["relative_octave"], reference["relative_octave"]))
+    row["CBS"], row["CBD"] = nothing[:2] if folder is None else (metric(folder, "cbs"), metric(folder, "cbd"))
+    return row
+
+
 def held_out_rows(run: Path, out: Path, songs: int, tracker: str) -> list[dict]:
     """The tracker's own error: ``songs`` held-out songs of the run's data (tempo known), raw and through the
     front end (the codec round trip every generated song takes), scored against their true tempo."""
-    from synctrack.eval.tempo import tempo_errors
     from synctrack.experiments.reference import render_references
     from synctrack.recipe import load_recipe
 
@@ -90,19 +111,8 @@ def held_out_rows(run: Path, out: Path, songs: int, tracker: str) -> list[dict]:
     references = render_references(recipe, songs, out / "references")
     dataset = recipe.with_overrides(["data.split=test"]).build("data")
     truth = np.array([dataset[index]["meta"]["tempo"] for index in range(songs)])
-    rows = []
-    for arm, folder in (("held-out songs", references.raw), ("held-out through the front end", references.codec)):
-        detected = song_tempi(folder, tracker)
-        errors = tempo_errors(detected, truth)
-        row = {"arm": arm, "asked_bpm": float("nan"), "seen_in_training": True, "guidance": "",
-               "songs": int(np.isfinite(detected).sum()), "median_detected_bpm": float(np.nanmedian(detected))}
-        for name in ("relative", "relative_octave", "accuracy1", "accuracy2"):
-            row[name], row[f"{name}_low"], row[f"{name}_high"] = interval(errors[name])
-        row["relative_minus_unconditioned"] = row["difference_low"] = row["difference_high"] = float("nan")
-        row["octave_minus_unconditioned"] = row["octave_difference_low"] = row["octave_difference_high"] = float("nan")
-        row["CBS"] = row["CBD"] = float("nan")
-        rows.append(row)
-    return rows
+    return [error_row(arm, float("nan"), True, "", song_tempi(folder, tracker), truth)
+            for arm, folder in (("held-out songs", references.raw), ("held-out through the front end", references.codec))]
 
 
 def metric(folder: Path, name: str) -> float:
@@ -124,8 +134,6 @@ def main() -> int:
     parser.add_argument("--tracker", default="madmom")
     arguments = parser.parse_args()
 
-    from synctrack.eval.tempo import tempo_errors
-
     out = arguments.out
     out.mkdir(parents=True, exist_ok=True)
     reference = out / "unconditioned"
@@ -134,29 +142,13 @@ def main() -> int:
     rows = []
     for asked in arguments.tempi:
         seen = TRAINING_RANGE[0] <= asked <= TRAINING_RANGE[1]
-        arms = [("unconditioned", None, reference, unconditioned)]
+        rows.append(error_row("unconditioned", asked, seen, "", unconditioned, asked, folder=reference))
         for scale in arguments.guidance:
             folder = out / f"tempo-{asked:g}-guidance-{scale:g}"
             sample_and_score(arguments.conditioned, folder, arguments.songs, arguments.tracker,
                              ["--tempo", f"{asked:g}", "--guidance", f"{scale:g}"])
-            arms.append(("conditioned", scale, folder, song_tempi(folder, arguments.tracker)))
-        for arm, scale, folder, detected in arms:
-            errors = tempo_errors(detected, asked)
-            row = {"arm": arm, "asked_bpm": asked, "seen_in_training": seen, "guidance": "" if scale is None else scale,
-                   "songs": int(np.isfinite(detected).sum()), "median_detected_bpm": float(np.nanmedian(detected))}
-            for name in ("relative", "relative_octave", "accuracy1", "accuracy2"):
-                row[name], row[f"{name}_low"], row[f"{name}_high"] = interval(errors[name])
-            if arm == "conditioned":
-                baseline_errors = tempo_errors(unconditioned, asked)
-                difference = paired_difference(errors["relative"], baseline_errors["relative"])
-                row["octave_minus_unconditioned"], row["octave_difference_low"], row["octave_difference_high"] = (
-                    paired_difference(errors["relative_octave"], baseline_errors["relative_octave"]))
-            else:
-                difference = (float("nan"),) * 3
-                row["octave_minus_unconditioned"] = row["octave_difference_low"] = row["octave_difference_high"] = float("nan")
-            row["relative_minus_unconditioned"], row["difference_low"], row["difference_high"] = difference
-            row["CBS"], row["CBD"] = metric(folder, "cbs"), metric(folder, "cbd")
-            rows.append(row)
+            rows.append(error_row("conditioned", asked, seen, scale, song_tempi(folder, arguments.tracker), asked,
+                                  baseline=unconditioned, folder=folder))
     rows += held_out_rows(arguments.conditioned, out, arguments.songs, arguments.tracker)
     with (out / "tempo.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))

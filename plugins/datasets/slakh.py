@@ -16,9 +16,9 @@ found from the layout, never from ``audio_dir`` (wrong in at least one released 
 With ``tempo`` (the default) each item's ``meta["tempo"]`` is the BPM in effect at the middle of its clip,
 from the set_tempo events of ``all_src.mid`` (read with mido, once per song as the index is built); with
 ``tags`` (the default) its ``meta["tags"]`` are the key, mode and meter in effect there, from the file's
-key_signature and time_signature events (``slakh_midi``). A song whose MIDI is missing or unreadable has
-neither key, and one warning counts such songs. ``data prepare``
-copies each song's ``all_src.mid`` next to its prepared audio, so a prepared folder gives the same tempo.
+key_signature and time_signature events (``slakh_midi``). The items of a song whose MIDI is missing or
+unreadable carry neither, and one warning counts such songs. ``data prepare`` copies each song's
+``all_src.mid`` next to its prepared audio, so a prepared folder gives the same tempo and tags.
 """
 
 from __future__ import annotations
