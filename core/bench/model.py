@@ -1,5 +1,5 @@
 """The whole-model sweep: a recipe's denoiser, forward + backward, against the track count, with and
-without its mixers (the same recipe with ``model.denoiser.mixers=[]``)."""
+without its mixers (the same recipe with ``model.denoiser.mixers=[]``, and the mixer blocks' list emptied too)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from .runner import Launcher, Settings, run_jobs
 
 WITH_MIXERS = "with mixers"
 WITHOUT_MIXERS = "without mixers"
-NO_MIXERS_OVERRIDE = "model.denoiser.mixers=[]"
 
 
 @dataclass(frozen=True)
@@ -43,10 +42,21 @@ class ModelCase:
         )
 
 
+MIXER_KEYS = ("model.denoiser.mixers", "model.denoiser.mixer_block_mixers")  # unet2d's mixer blocks: the second
+
+
 def mixer_names(recipe: Any) -> list[str]:
-    """The mixers of a resolved recipe's denoiser, by name (``[]`` when it has none)."""
-    mixers = recipe.get("model.denoiser.mixers") or []
-    return [m if isinstance(m, str) else str(m.get("type")) for m in mixers]
+    """The mixers of a resolved recipe's denoiser, by name (``[]`` when it has none); those of unet2d's mixer
+    blocks carry a ``(block)`` suffix."""
+    names = []
+    for key, suffix in zip(MIXER_KEYS, ("", " (block)")):
+        names += [(m if isinstance(m, str) else str(m.get("type"))) + suffix for m in recipe.get(key) or []]
+    return names
+
+
+def no_mixer_overrides(recipe: Any) -> tuple[str, ...]:
+    """The overrides that take every mixer out of the recipe's denoiser."""
+    return tuple(f"{key}=[]" for key in MIXER_KEYS if key == MIXER_KEYS[0] or recipe.get(key))
 
 
 def plan(recipe_path: str, recipe: Any, overrides: Sequence[str], tracks: Sequence[int], grid: tuple[int, int], batch: int) -> list[ModelCase]:
@@ -54,7 +64,7 @@ def plan(recipe_path: str, recipe: Any, overrides: Sequence[str], tracks: Sequen
     if recipe.get("model.denoiser") is None:
         raise UserError(f"{recipe_path} has no model.denoiser to benchmark")
     names = mixer_names(recipe)
-    variants = [(WITHOUT_MIXERS, "", (*overrides, NO_MIXERS_OVERRIDE))]
+    variants = [(WITHOUT_MIXERS, "", (*overrides, *no_mixer_overrides(recipe)))]
     if names:
         variants.append((WITH_MIXERS, "+".join(names), tuple(overrides)))
     return [

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-LayerKind = Literal["conv_in", "res", "attention", "down", "up"]
+LayerKind = Literal["conv_in", "res", "attention", "mixers", "down", "up"]
 
 
 @dataclass(frozen=True)
@@ -49,10 +49,14 @@ def unet_plan(
     res_blocks: int,
     attention_levels: list[int] | tuple[int, ...],
     middle_attention: bool = True,
+    mixer_levels: list[int] | tuple[int, ...] = (),
 ) -> UNetPlan:
     """Plan the stages: per level ``res_blocks`` x [res, attention at listed factors], a downsampler between
     levels; middle [res, attention, res]; per level from the deepest ``res_blocks + 1`` x [res over the
-    concatenated skip, attention, an upsampler closing all but the shallowest level]."""
+    concatenated skip, attention, an upsampler closing all but the shallowest level].
+
+    ``mixer_levels`` adds a ``mixers`` layer (cross-track exchange without per-track attention) after the
+    res and attention of every stage at those factors; without it the plan is latent diffusion's own."""
     stages = [StagePlan((LayerPlan("conv_in", in_channels, base_channels),), 1)]
     skips = [base_channels]
     channels, factor = base_channels, 1
@@ -64,6 +68,8 @@ def unet_plan(
             channels = width
             if factor in attention_levels:
                 layers.append(LayerPlan("attention", channels, channels))
+            if factor in mixer_levels:
+                layers.append(LayerPlan("mixers", channels, channels))
             stages.append(StagePlan(tuple(layers), factor))
             skips.append(channels)
         if level < levels - 1:
@@ -83,6 +89,8 @@ def unet_plan(
             channels = width
             if factor in attention_levels:
                 layers.append(LayerPlan("attention", channels, channels))
+            if factor in mixer_levels:
+                layers.append(LayerPlan("mixers", channels, channels))
             if level > 0 and index == res_blocks:
                 layers.append(LayerPlan("up", channels, channels))
                 factor //= 2

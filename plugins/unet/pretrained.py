@@ -5,8 +5,8 @@
 ``out``), so the LDM map only renames inside ResBlocks and flattens the single transformer block of each
 attention; the diffusers map also translates block indices into ``down_blocks``/``mid_block``/``up_blocks``.
 The FiLM projection of MusicLDM's CLAP embedding (``film_emb`` / ``class_embedding``) becomes
-``condition_projection``, the slot the instrument prior uses. Mixers and the conditioner have no source and
-stay new.
+``condition_projection``, the slot the instrument prior uses. Mixers, mixer blocks and the conditioner have no
+source and stay new.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from torch import nn
 from synctrack.pretrained import PretrainedError
 
 from .attention_block import AttentionBlock
+from .mixer_block import MixerBlock
 from .resblock import ResBlock2d
 from .sampling import Downsample2d, Upsample2d
 
@@ -38,6 +39,17 @@ TOP_LEVEL = {
 }
 
 
+def _source_layers(stage: nn.Module) -> Iterator[tuple[int, int, nn.Module]]:
+    """``(own slot, source slot, layer)`` for the layers of a stage that a pretrained U-Net has: mixer blocks
+    (``mixer_block_levels``) have no source and do not count in the source's numbering."""
+    source_slot = 0
+    for slot, layer in enumerate(stage):
+        if isinstance(layer, MixerBlock):
+            continue
+        yield slot, source_slot, layer
+        source_slot += 1
+
+
 def _stage_sources(model: nn.Module, fmt: str) -> Iterator[tuple[str, nn.Module, str]]:
     """``(own module path, module, source module path)`` for every layer of every stage."""
     res_blocks = sum(isinstance(stage[0], ResBlock2d) for stage in model.input_blocks) // model.levels
@@ -45,10 +57,10 @@ def _stage_sources(model: nn.Module, fmt: str) -> Iterator[tuple[str, nn.Module,
         if index == 0:
             continue
         level, position = divmod(index - 1, res_blocks + 1)
-        for slot, layer in enumerate(stage):
+        for slot, source_slot, layer in _source_layers(stage):
             own = f"input_blocks.{index}.{slot}"
             if fmt == "ldm":
-                yield own, layer, own
+                yield own, layer, f"input_blocks.{index}.{source_slot}"
             elif isinstance(layer, Downsample2d):
                 yield own, layer, f"down_blocks.{level}.downsamplers.0"
             else:
@@ -63,10 +75,10 @@ def _stage_sources(model: nn.Module, fmt: str) -> Iterator[tuple[str, nn.Module,
             yield own, layer, f"mid_block.{group}"
     for index, stage in enumerate(model.output_blocks):
         level, position = divmod(index, res_blocks + 1)
-        for slot, layer in enumerate(stage):
+        for slot, source_slot, layer in _source_layers(stage):
             own = f"output_blocks.{index}.{slot}"
             if fmt == "ldm":
-                yield own, layer, own
+                yield own, layer, f"output_blocks.{index}.{source_slot}"
             elif isinstance(layer, Upsample2d):
                 yield own, layer, f"up_blocks.{level}.upsamplers.0"
             else:

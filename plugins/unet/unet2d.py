@@ -27,6 +27,7 @@ from synctrack.nn import LayerPlan, TimestepEmbedding, unet_plan, zero_module
 from synctrack.recipe import PartSpec
 
 from .attention_block import AttentionBlock
+from .mixer_block import MixerBlock
 from .resblock import ResBlock2d
 from .sampling import Downsample2d, Upsample2d
 from .song_conditions import SongConditioning
@@ -45,6 +46,8 @@ class Stage(nn.ModuleList):
                     x = checkpoint(layer, x, track_mask, context, use_reentrant=False)
                 else:
                     x = layer(x, track_mask, context)
+            elif isinstance(layer, MixerBlock):
+                x = layer(x, track_mask)
             else:
                 x = layer(x)
         return x
@@ -62,6 +65,10 @@ class UNet2D(Denoiser):
     is then a :class:`synctrack.conditions.SongConditions` (None: unconditional), whose embeddings join the
     timestep embedding (``song_condition_slot: timestep``) or are the tokens every attention block cross-attends
     to (``cross_attention``); ``condition_dropout`` is classifier-free guidance's p_uncond in training.
+    ``mixer_block_levels`` (downsampling factors, e.g. ``[1, 2]``) adds a :class:`MixerBlock` running
+    ``mixer_block_mixers`` after the ResBlocks of those levels: cross-track exchange finer in time than the
+    attention levels, off in the paper's recipes. With no ``mixer_block_mixers`` no block is built (a
+    no-mixer ablation empties both mixer lists).
     """
 
     pretrained_component = "unet"
@@ -79,6 +86,8 @@ class UNet2D(Denoiser):
         head_dim: int = 32,
         attention_heads: int | None = None,
         mixers: list[PartSpec[Mixer]] = (),
+        mixer_block_levels: list[int] = (),
+        mixer_block_mixers: list[PartSpec[Mixer]] = (),
         conditioner: Conditioner | None = None,
         song_conditioners: list[Conditioner] = (),
         song_condition_slot: Literal["timestep", "cross_attention"] = "timestep",
@@ -100,6 +109,9 @@ class UNet2D(Denoiser):
                 raise ValueError(str(error)) from None
         if not channel_multipliers:
             raise ValueError("channel_multipliers is empty; give one multiplier per level, e.g. [1, 2, 3, 5]")
+        factors = [2**level for level in range(len(channel_multipliers))]
+        if unknown := [factor for factor in mixer_block_levels if factor not in factors]:
+            raise ValueError(f"mixer_block_levels {unknown} are not levels of this U-Net; its downsampling factors are {factors}")
         for width in {base_channels * m for m in channel_multipliers}:
             per_head = width // attention_heads if attention_heads else head_dim
             if width % per_head or width % norm_groups:
@@ -142,6 +154,8 @@ class UNet2D(Denoiser):
                 return Downsample2d(spec.in_channels)
             if spec.kind == "up":
                 return Upsample2d(spec.in_channels)
+            if spec.kind == "mixers":
+                return MixerBlock([mixer(dim=spec.in_channels) for mixer in mixer_block_mixers])
             return AttentionBlock(
                 spec.in_channels,
                 head_dim=spec.in_channels // attention_heads if attention_heads else head_dim,
@@ -152,7 +166,8 @@ class UNet2D(Denoiser):
                 context_dim=cross_attention_dim,
             )
 
-        plan = unet_plan(in_channels, base_channels, channel_multipliers, res_blocks, attention_levels, middle_attention)
+        plan = unet_plan(in_channels, base_channels, channel_multipliers, res_blocks, attention_levels, middle_attention,
+                         mixer_levels=mixer_block_levels if mixer_block_mixers else ())
         self.input_blocks = nn.ModuleList([Stage([layer(spec) for spec in stage.layers]) for stage in plan.input])
         self.middle_block = Stage([layer(spec) for spec in plan.middle.layers])
         self.output_blocks = nn.ModuleList([Stage([layer(spec) for spec in stage.layers]) for stage in plan.output])

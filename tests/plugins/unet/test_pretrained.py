@@ -44,7 +44,7 @@ def musicldm_like_unet():
     return model.eval()
 
 
-def recipe_node(init, mixers=(), zero_init=False):
+def recipe_node(init, mixers=(), zero_init=False, **extra):
     return {
         "type": "unet2d",
         "in_channels": 4,
@@ -58,6 +58,7 @@ def recipe_node(init, mixers=(), zero_init=False):
         "mixers": [{**m, "zero_init": zero_init} for m in mixers],
         "conditioner": {"type": "instrument_embedding", "vocabulary": VOCABULARY, "embedding_dim": 12},
         "init": init,
+        **extra,
     }
 
 
@@ -160,6 +161,28 @@ def test_ldm_checkpoint_imports_the_same_way(saved, tmp_path):
     mine, theirs = compare(ours, reference)
     assert relative_error(mine, theirs) <= 1e-5
     assert ours.pretrained_report.unexpected == [] and ours.pretrained_report.format == "ldm"
+
+
+@pytest.mark.parametrize("layout", ["diffusers", "ldm"])
+def test_mixer_blocks_leave_the_pretrained_numbering_alone(saved, tmp_path, layout):
+    """Mixer blocks sit inside stages, before an upsampler at the deeper level: the source's layer numbers must
+    skip them, or every layer after one would read the wrong weights."""
+    root, reference = saved
+    if layout == "ldm":
+        source = tmp_path / "musicldm.ckpt"
+        torch.save({"state_dict": to_ldm(reference.state_dict())}, source)
+        init = {"from": str(source), "format": "ldm"}
+    else:
+        init = {"from": str(root)}
+    blocks = {"mixer_block_levels": [1, 2], "mixer_block_mixers": [{"type": "time_cross_track", "scope": "cell",
+                                                                   "head_dim": 8, "zero_init": True}]}
+    ours = build(recipe_node(init, **blocks), Denoiser, get_registry()).eval()
+    assert sum(type(layer).__name__ == "MixerBlock" for stage in ours.output_blocks for layer in stage) == 6
+    mine, theirs = compare(ours, reference)
+    assert relative_error(mine, theirs) <= 1e-5
+    report = ours.pretrained_report
+    assert report.unexpected == [] and len(report.loaded) == len(reference.state_dict())
+    assert all(".mixers." in key or key.startswith("conditioner.") for key in report.new)
 
 
 def build_error(node) -> str:
