@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from einops import rearrange
 from torch import nn
@@ -37,13 +39,17 @@ class MultiHeadAttention(nn.Module):
         self.to_out = nn.Sequential(nn.Linear(dim, dim), nn.Dropout(dropout))
 
     def forward(
-        self, x: torch.Tensor, context: torch.Tensor | None = None, key_mask: torch.Tensor | None = None
+        self, x: torch.Tensor, context: torch.Tensor | None = None, key_mask: torch.Tensor | None = None,
+        rotate: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None,
     ) -> torch.Tensor:
-        """x ``[B, Nq, D]``, context ``[B, Nk, Dc]`` (default x), key_mask ``[B, Nk]`` -> ``[B, Nq, D]``."""
+        """x ``[B, Nq, D]``, context ``[B, Nk, Dc]`` (default x), key_mask ``[B, Nk]`` -> ``[B, Nq, D]``.
+        ``rotate`` maps queries and keys ``[B, H, N, Dh]`` before attention (a rotary position embedding)."""
         context = x if context is None else context
         q, k, v = (
             rearrange(projection(source), "b n (h d) -> b h n d", h=self.heads)
             for projection, source in ((self.to_q, x), (self.to_k, context), (self.to_v, context))
         )
+        if rotate is not None:
+            q, k = rotate(q, k)
         out = attend(q, k, v, key_mask=key_mask, backend=self.backend)
         return self.to_out(rearrange(out, "b h n d -> b n (h d)"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 import torch
 from einops import rearrange
@@ -10,7 +11,7 @@ from torch import nn
 
 from synctrack.attention import MultiHeadAttention
 from synctrack.interfaces import Mixer
-from synctrack.nn import GEGLUFeedForward, zero_module
+from synctrack.nn import GEGLUFeedForward, RotaryEmbedding, zero_module
 
 
 class AttentionBlock(nn.Module):
@@ -20,6 +21,10 @@ class AttentionBlock(nn.Module):
     Input ``[B*S, C, T', F']`` (tracks folded into the batch). Inside, tokens are ``[B*S, T'*F', C]`` for the
     per-track layers and ``[B, S, T'*F', C]`` for the mixers, which see every track of a song. Each sub-layer
     is pre-norm and residual; the block's output projection starts at zero (latent-diffusion convention).
+
+    ``time_rotary`` gives the per-track self-attention a rotary position along time (each token's frame; the
+    bins of a frame share it): its scores then depend on how many frames apart two tokens are, which is
+    what a steady beat is made of. Latent diffusion's attention has no position, so it is off by default.
     """
 
     def __init__(
@@ -31,8 +36,10 @@ class AttentionBlock(nn.Module):
         dropout: float = 0.0,
         norm_groups: int = 32,
         context_dim: int | None = None,
+        time_rotary: bool = False,
     ) -> None:
         super().__init__()
+        self.rotary = RotaryEmbedding(head_dim) if time_rotary else None
         self.norm = nn.GroupNorm(norm_groups, channels, eps=1e-6)
         self.proj_in = nn.Conv2d(channels, channels, 1)
         self.norm1 = nn.LayerNorm(channels)
@@ -52,7 +59,11 @@ class AttentionBlock(nn.Module):
         frames, bins = x.shape[-2:]
         tracks = track_mask.shape[1]
         h = rearrange(self.proj_in(self.norm(x)), "n c t f -> n (t f) c")
-        h = h + self.attn1(self.norm1(h))
+        rotate = None
+        if self.rotary is not None:  # tokens are in (t f) order: a token's position is its frame
+            positions = torch.arange(frames, device=x.device).repeat_interleave(bins)
+            rotate = partial(self.rotary, positions=positions)
+        h = h + self.attn1(self.norm1(h), rotate=rotate)
         if self.cross_attn is not None:
             if context is None:
                 raise ValueError("this attention block attends to song conditions: give context [B*S, K, D]")
@@ -63,6 +74,6 @@ class AttentionBlock(nn.Module):
                 tokens = tokens + mixer(tokens, (frames, bins), track_mask)
             h = rearrange(tokens, "b s n c -> (b s) n c")
         if self.attn2 is not None:
-            h = h + self.attn2(self.norm2(h))
+            h = h + self.attn2(self.norm2(h), rotate=rotate)
         h = h + self.ff(self.norm3(h))
         return x + self.proj_out(rearrange(h, "n (t f) c -> n c t f", t=frames, f=bins))

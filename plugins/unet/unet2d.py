@@ -65,6 +65,9 @@ class UNet2D(Denoiser):
     is then a :class:`synctrack.conditions.SongConditions` (None: unconditional), whose embeddings join the
     timestep embedding (``song_condition_slot: timestep``) or are the tokens every attention block cross-attends
     to (``cross_attention``); ``condition_dropout`` is classifier-free guidance's p_uncond in training.
+    ``self_attention_position: rotary`` rotates the per-track self-attention's queries and keys by each token's
+    frame (RoFormer's rotary embedding along time): attention that knows how far apart two frames are, as a
+    steady beat needs; ``none`` (latent diffusion's attention, the paper's) by default.
     ``mixer_block_levels`` (downsampling factors, e.g. ``[1, 2]``) adds a :class:`MixerBlock` running
     ``mixer_block_mixers`` after the ResBlocks of those levels: cross-track exchange finer in time than the
     attention levels, off in the paper's recipes. With no ``mixer_block_mixers`` no block is built (a
@@ -94,6 +97,7 @@ class UNet2D(Denoiser):
         condition_dropout: float = 0.0,
         embedding_join: Literal["concat", "add"] = "concat",
         second_self_attention: bool = True,
+        self_attention_position: Literal["none", "rotary"] = "none",
         dropout: float = 0.0,
         norm_groups: int = 32,
         attention_backend: str | None = None,
@@ -164,6 +168,7 @@ class UNet2D(Denoiser):
                 dropout=dropout,
                 norm_groups=norm_groups,
                 context_dim=cross_attention_dim,
+                time_rotary=self_attention_position == "rotary",
             )
 
         plan = unet_plan(in_channels, base_channels, channel_multipliers, res_blocks, attention_levels, middle_attention,

@@ -246,3 +246,16 @@ def test_levels_of_the_wrong_shape_name_both_accepted_shapes():
     x, levels, info = inputs()
     with pytest.raises(ValueError, match=r"\[B\] = \[3\] or \[B, S\] = \[3, 4\], got \(3, 3\)"):
         model(x, levels[:, None].expand(-1, 3), info)
+
+
+def test_rotary_time_positions_add_no_weights_are_seen_and_keep_songs_and_tracks_apart(randomized):
+    rotary = unet(MIXERS["synctrack"], randomized, self_attention_position="rotary", second_self_attention=True)
+    plain = unet(MIXERS["synctrack"], self_attention_position="none", second_self_attention=True)
+    assert plain.load_state_dict(rotary.state_dict()) is not None  # strict: the same keys, no new weights
+    x, levels, info = inputs()
+    with torch.no_grad():
+        assert not torch.allclose(rotary(x, levels, info), plain(x, levels, info))
+        order = torch.tensor([3, 1, 0, 2])  # track order still does not matter
+        torch.testing.assert_close(rotary(x[:, order], levels, info.index_tracks(order)),
+                                   rotary(x, levels, info)[:, order], rtol=1e-4, atol=1e-5)
+    assert_songs_isolated(rotary)
