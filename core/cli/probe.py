@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     if args.curve:
         return show_curves(args)
     table = Table(title=f"sync probe: {args.songs} songs sampled from seed {args.seed}", title_justify="left")
-    for column in ("run", "step", "sync", "data", "of data", "denoising error (snr 4 / 1 / 0.25 / 0.0625)", "s"):
+    for column in ("run", "step", "sync", "data", "of data", "periodicity (data)", "denoising error (snr 4 / 1 / 0.25 / 0.0625)", "s"):
         table.add_column(column, justify="left" if column == "run" else "right")
     results = {}
     for path in args.runs:
@@ -60,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
         results[str(path)] = result.to_dict()
         errors = " / ".join(f"{value:.3f}" for value in result.denoise_error.values())
         table.add_row(str(path), str(result.step), f"{result.sync:.3f}", f"{result.data_sync:.3f}",
-                      f"{100 * result.sync_fraction:.0f}%", errors, f"{result.seconds:.0f}")
+                      f"{100 * result.sync_fraction:.0f}%", f"{result.periodicity:.3f} ({result.data_periodicity:.3f})",
+                      errors, f"{result.seconds:.0f}")
     console.out.print(table)
     if args.json is not None:
         write_json_atomically(args.json, results)
@@ -78,12 +79,13 @@ def show_curves(args: argparse.Namespace) -> int:
             raise UserError(f"{path}/log.jsonl holds no probe events: train with train.probe_every=N to log them")
         curves[path] = curve
         table = Table(title=f"{path}: sync probe while training", title_justify="left")
-        for column in ("step", "training min", "sync", "of data", "denoising error (snr 1)"):
+        for column in ("step", "training min", "sync", "of data", "periodicity (data)", "denoising error (snr 1)"):
             table.add_column(column, justify="right")
         for row in curve:
             error = (row.get("denoise_error") or {}).get("snr=1", math.nan)
             table.add_row(str(row["step"]), f"{row.get('train_seconds', math.nan) / 60:.1f}", f"{row['sync']:.3f}",
-                          f"{100 * row['sync_fraction']:.0f}%", f"{error:.3f}")
+                          f"{100 * row['sync_fraction']:.0f}%",
+                          f"{row.get('periodicity', math.nan):.3f} ({row.get('data_periodicity', math.nan):.3f})", f"{error:.3f}")
         console.out.print(table)
         reached = time_to_target(curve, args.target)
         console.out.print(

@@ -1,4 +1,4 @@
-"""The arithmetic of the sync probe: do a song's tracks put their onsets on the same frames?
+"""The arithmetic of the sync probe: do a song's tracks put their onsets on the same frames, and does each keep a pulse?
 
 For each track, the onset envelope is the spectral flux of its mel (the summed rise of every band from one
 frame to the next). For each pair of tracks, the probe takes the Pearson correlation of the two envelopes at
@@ -75,3 +75,40 @@ def song_sync(mels: torch.Tensor, mask: torch.Tensor | None = None, lags: Sequen
     counts = usable.sum(1)
     sums = torch.where(usable, values, torch.zeros_like(values)).sum(1)
     return torch.where(counts > 0, sums / counts.clamp(min=1), scores)
+
+
+BEAT_PERIOD_SECONDS: tuple[float, float] = (0.25, 1.3)  # one beat at 46 to 240 BPM
+
+
+def beat_lags(frames: int, frame_seconds: float, periods: tuple[float, float] = BEAT_PERIOD_SECONDS) -> range:
+    """The lags (frames) of one beat period, within what an envelope of ``frames`` frames can correlate."""
+    if not frame_seconds > 0:
+        raise ValueError(f"frame_seconds must be positive, got {frame_seconds}")
+    low = max(1, math.ceil(periods[0] / frame_seconds))
+    high = min(math.floor(periods[1] / frame_seconds), frames - 3)
+    if high < low:
+        raise ValueError(f"{frames} frames of {frame_seconds:.3f} s hold no lag of {periods[0]}-{periods[1]} s")
+    return range(low, high + 1)
+
+
+def track_periodicity(mels: torch.Tensor, frame_seconds: float, mask: torch.Tensor | None = None,
+                      periods: tuple[float, float] = BEAT_PERIOD_SECONDS) -> torch.Tensor:
+    """How steady each track's pulse is, per song ``[B]`` (float64), from mels ``[B, S, T, F]``.
+
+    A track's value is the highest autocorrelation of its onset envelope over the lags of one beat period
+    (``periods``, in seconds; ``frame_seconds`` per frame): near 1 for onsets on a steady grid, low for onsets
+    that keep no tempo. A song's value is the mean over its sounding tracks (``mask`` leaves absent ones out;
+    a flat envelope is silence); NaN when none sounds. Tracks can line up with each other and still keep no
+    pulse, which the sync score cannot see and a beat tracker can.
+    """
+    if mels.dim() != 4:
+        raise ValueError(f"mels are [B, S, T, F], got shape {tuple(mels.shape)}")
+    envelopes = onset_envelopes(mels.double())  # [B, S, T-1]
+    lags = beat_lags(envelopes.shape[-1], frame_seconds, periods)
+    curves = torch.stack([lagged_correlation(envelopes, envelopes, lag) for lag in lags], dim=-1)  # [B, S, L]
+    peaks = torch.nan_to_num(curves, nan=-math.inf).amax(-1)  # [B, S]; -inf where the track is silent
+    present = torch.ones(peaks.shape, dtype=torch.bool) if mask is None else mask.bool().cpu()
+    usable = present & torch.isfinite(peaks.cpu())
+    counts = usable.sum(1)
+    sums = torch.where(usable, peaks.cpu(), torch.zeros_like(peaks.cpu())).sum(1)
+    return torch.where(counts > 0, sums / counts.clamp(min=1), torch.full_like(sums, math.nan))

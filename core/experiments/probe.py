@@ -1,11 +1,14 @@
 """The sync probe: in well under a minute, how far a checkpoint is on the way to tracks in sync.
 
-Two numbers, with no vocoder and no beat tracker (so a training run can log them every few hundred steps):
+Three numbers, with no vocoder and no beat tracker (so a training run can log them every few hundred steps):
 
 - **sync**: ``songs`` songs sampled with the recipe's sampler from a fixed seed, each track's mel turned into
   an onset envelope, and the lag-0 minus off-beat correlation of every pair of tracks
   (:mod:`synctrack.eval.sync_probe`). The recipe's own held-out songs score ``data_sync`` (about 0.8 on the
   synthetic world); independent tracks score about 0.
+- **periodicity**: on the same sampled mels, how steady each track's own pulse is (the highest
+  autocorrelation of its onset envelope over lags of one beat period, 0.25-1.3 s); ``data_periodicity`` for
+  the held-out songs. Tracks can line up with each other and keep no pulse: sync cannot see that, madmom can.
 - **denoising error**: the clean-estimate MSE on the same held-out songs at four noise levels, with fixed
   noise. The levels are set by their signal-to-noise ratio *in data units* (the clean latents' variance times
   ``abar / (1 - abar)``), and the error is divided by that variance, so recipes that scale the data
@@ -30,7 +33,7 @@ from typing import Any
 import torch
 
 from ..errors import UserError
-from ..eval.sync_probe import song_sync
+from ..eval.sync_probe import song_sync, track_periodicity
 
 PROBE_SNRS: tuple[float, ...] = (4.0, 1.0, 0.25, 0.0625)  # data-unit SNR of the four fixed noise levels
 PROBE_EVENT = "probe"
@@ -48,6 +51,9 @@ class ProbeResult:
     sync_per_song: list[float] = field(default_factory=list)
     seconds: float = 0.0
     step: int | None = None
+    # how steady each track's own pulse is (eval.sync_probe.track_periodicity); NaN when the clip length is unknown
+    periodicity: float = math.nan
+    data_periodicity: float = math.nan
 
     @property
     def sync_fraction(self) -> float:
@@ -60,6 +66,7 @@ class ProbeResult:
     def summary(self) -> str:
         errors = " ".join(f"{k} {v:.3f}" for k, v in self.denoise_error.items())
         return (f"sync {self.sync:.3f} (data {self.data_sync:.3f}, {100 * self.sync_fraction:.0f}%) over {self.songs} songs; "
+                f"periodicity {self.periodicity:.3f} (data {self.data_periodicity:.3f}); "
                 f"denoising error {errors}; {self.seconds:.1f} s")
 
 
@@ -113,7 +120,7 @@ class SyncProbe:
         self.songs = songs
         self.sample_steps = sample_steps
         self.seed = seed
-        self._data_sync: float | None = None
+        self._data_scores: tuple[float, float] | None = None
         self._latents: torch.Tensor | None = None
 
     @classmethod
@@ -139,11 +146,26 @@ class SyncProbe:
 
     def data_sync(self) -> float:
         """The held-out songs' own sync (computed once)."""
-        if self._data_sync is None:
-            latents = self._clean_latents()
+        return self._data()[0]
+
+    def data_periodicity(self) -> float:
+        """The held-out songs' own track periodicity (computed once)."""
+        return self._data()[1]
+
+    def _data(self) -> tuple[float, float]:
+        if self._data_scores is None:
+            mels = probe_mels(self.pipeline, self._clean_latents()).cpu()
             mask = self.held_out.tracks.mask
-            self._data_sync = _nanmean(song_sync(probe_mels(self.pipeline, latents).cpu(), mask))
-        return self._data_sync
+            self._data_scores = (_nanmean(song_sync(mels, mask)), self._periodicity(mels, mask))
+        return self._data_scores
+
+    def _periodicity(self, mels: torch.Tensor, mask: torch.Tensor | None = None) -> float:
+        """Mean track periodicity of mels ``[B, S, T, F]``; frames last the held-out clip's length over T."""
+        rate = self.pipeline.sample_rate
+        if rate is None:
+            return math.nan
+        frame_seconds = self.held_out.audio.shape[-1] / rate / mels.shape[-2]
+        return _nanmean(track_periodicity(mels, frame_seconds, mask))
 
     @torch.no_grad()
     def denoise_error(self) -> dict[str, float]:
@@ -164,27 +186,33 @@ class SyncProbe:
         return errors
 
     @torch.no_grad()
-    def sampled_sync(self) -> torch.Tensor:
-        """Per-song sync ``[songs]`` of songs sampled from the probe's seed."""
+    def sampled_mels(self) -> torch.Tensor:
+        """The mels ``[songs, S, T, F]`` of songs sampled from the probe's seed."""
         generator = torch.Generator().manual_seed(self.seed)
         # the held-out songs' tracks and clip length: a model that has not seen its training data yet can be probed
         shape = self._clean_latents().shape[2:]
         latents = self.pipeline.sample_latents(self.songs, self.held_out.tracks, steps=self.sample_steps,
                                                generator=generator, latent_shape=shape)
-        return song_sync(probe_mels(self.pipeline, latents).cpu())
+        return probe_mels(self.pipeline, latents).cpu()
+
+    def sampled_sync(self) -> torch.Tensor:
+        """Per-song sync ``[songs]`` of songs sampled from the probe's seed."""
+        return song_sync(self.sampled_mels())
 
     def __call__(self, step: int | None = None) -> ProbeResult:
         started = time.perf_counter()
         was_training = self.pipeline.training
         self.pipeline.eval()
         try:
-            data_sync = self.data_sync()
+            data_sync, data_periodicity = self._data()
             errors = self.denoise_error()
-            per_song = self.sampled_sync()
+            mels = self.sampled_mels()
         finally:
             self.pipeline.train(was_training)
+        per_song = song_sync(mels)
         return ProbeResult(sync=_nanmean(per_song), data_sync=data_sync, songs=self.songs, denoise_error=errors,
-                           sync_per_song=[float(v) for v in per_song], seconds=time.perf_counter() - started, step=step)
+                           sync_per_song=[float(v) for v in per_song], seconds=time.perf_counter() - started, step=step,
+                           periodicity=self._periodicity(mels), data_periodicity=data_periodicity)
 
 
 def probe_run(run: Path, songs: int = 8, sample_steps: int | None = None, seed: int = 0, ema: bool = True) -> ProbeResult:

@@ -48,9 +48,14 @@ def test_samples_that_are_the_held_out_songs_score_the_data_and_shifted_ones_do_
     assert probe.data_sync() > 0.5
     monkeypatch.setattr(pipeline, "sample_latents", lambda num, *args, **kwargs: clean[:num])
     assert float(probe.sampled_sync().mean()) == pytest.approx(probe.data_sync())
+    result = probe()
+    assert result.periodicity == pytest.approx(result.data_periodicity) and result.data_periodicity > 0.5
     shifted = torch.stack([torch.roll(clean[:, k], 9 * k, dims=-2) for k in range(clean.shape[1])], dim=1)
     monkeypatch.setattr(pipeline, "sample_latents", lambda num, *args, **kwargs: shifted[:num])
     assert abs(float(probe.sampled_sync().mean())) < 0.2
+    # each track keeps its own pulse when the tracks are shifted apart (the roll's wrap breaks its grid once):
+    # periodicity is not agreement
+    assert probe().periodicity == pytest.approx(result.data_periodicity, abs=0.15)
 
 
 def test_an_untrained_model_is_probed_deterministically_and_quickly(pipeline):
@@ -60,6 +65,7 @@ def test_an_untrained_model_is_probed_deterministically_and_quickly(pipeline):
     assert list(first.denoise_error) == [f"snr={snr:g}" for snr in PROBE_SNRS]
     assert all(math.isfinite(v) and v > 0 for v in first.denoise_error.values())
     assert abs(first.sync) < 0.5 and first.data_sync > 0.5 and pipeline.training
+    assert first.periodicity < first.data_periodicity - 0.2 and "periodicity" in first.summary()
 
 
 def test_time_to_target_reads_the_first_probe_past_it():
