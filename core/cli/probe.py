@@ -99,15 +99,21 @@ def show_curves(args: argparse.Namespace) -> int:
 
 
 def draw_curve(label: str, curve: list[dict], out: Path, target: float) -> Path:
-    """Sync fraction against training minutes, with the target as a dashed line."""
+    """Sync fraction against training minutes, with the target as a dashed line, and each track's periodicity
+    as a fraction of the data's where the run logged it."""
     from ..figures import pyplot, save_figure
 
     plt = pyplot()
     figure, axis = plt.subplots(figsize=(6, 3.5))
-    axis.plot([row.get("train_seconds", math.nan) / 60 for row in curve], [row["sync_fraction"] for row in curve], marker="o", label=label)
+    minutes = [row.get("train_seconds", math.nan) / 60 for row in curve]
+    axis.plot(minutes, [row["sync_fraction"] for row in curve], marker="o", label=f"{label}: sync")
+    pulse = [row.get("periodicity", math.nan) / row["data_periodicity"] if row.get("data_periodicity") else math.nan
+             for row in curve]
+    if any(math.isfinite(value) for value in pulse):  # runs logged before periodicity existed have none
+        axis.plot(minutes, pulse, marker="s", linestyle=":", label=f"{label}: periodicity")
     axis.axhline(target, color="grey", linestyle="--", label=f"target {100 * target:.0f}%")
     axis.set_xlabel("training minutes (probes and previews not counted)")
-    axis.set_ylabel("sync of samples / sync of data")
+    axis.set_ylabel("samples / data")
     axis.grid(alpha=0.3)
     axis.legend()
     figure.tight_layout()
