@@ -106,9 +106,9 @@ def track_periodicity(mels: torch.Tensor, frame_seconds: float, mask: torch.Tens
     envelopes = onset_envelopes(mels.double())  # [B, S, T-1]
     lags = beat_lags(envelopes.shape[-1], frame_seconds, periods)
     curves = torch.stack([lagged_correlation(envelopes, envelopes, lag) for lag in lags], dim=-1)  # [B, S, L]
-    peaks = torch.nan_to_num(curves, nan=-math.inf).amax(-1)  # [B, S]; -inf where the track is silent
+    peaks = torch.nan_to_num(curves, nan=-math.inf).amax(-1).cpu()  # [B, S]; -inf where the track is silent
     present = torch.ones(peaks.shape, dtype=torch.bool) if mask is None else mask.bool().cpu()
-    usable = present & torch.isfinite(peaks.cpu())
+    usable = present & torch.isfinite(peaks)
     counts = usable.sum(1)
-    sums = torch.where(usable, peaks.cpu(), torch.zeros_like(peaks.cpu())).sum(1)
+    sums = torch.where(usable, peaks, torch.zeros_like(peaks)).sum(1)
     return torch.where(counts > 0, sums / counts.clamp(min=1), torch.full_like(sums, math.nan))

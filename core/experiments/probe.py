@@ -148,10 +148,6 @@ class SyncProbe:
         """The held-out songs' own sync (computed once)."""
         return self._data()[0]
 
-    def data_periodicity(self) -> float:
-        """The held-out songs' own track periodicity (computed once)."""
-        return self._data()[1]
-
     def _data(self) -> tuple[float, float]:
         if self._data_scores is None:
             mels = probe_mels(self.pipeline, self._clean_latents()).cpu()
