@@ -20,6 +20,7 @@ from synctrack.pretrained import PretrainedError
 
 from .attention_block import AttentionBlock
 from .mixer_block import MixerBlock
+from .pulse_block import PulseBlock
 from .resblock import ResBlock2d
 from .sampling import Downsample2d, Upsample2d
 
@@ -41,10 +42,10 @@ TOP_LEVEL = {
 
 def _source_layers(stage: nn.Module) -> Iterator[tuple[int, int, nn.Module]]:
     """``(own slot, source slot, layer)`` for the layers of a stage that a pretrained U-Net has: mixer blocks
-    (``mixer_block_levels``) have no source and do not count in the source's numbering."""
+    (``mixer_block_levels``) and pulse blocks (``pulse_block_levels``) have no source and do not count in the source's numbering."""
     source_slot = 0
     for slot, layer in enumerate(stage):
-        if isinstance(layer, MixerBlock):
+        if isinstance(layer, (MixerBlock, PulseBlock)):  # synctrack's own blocks: the source has none
             continue
         yield slot, source_slot, layer
         source_slot += 1

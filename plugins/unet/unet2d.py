@@ -28,6 +28,7 @@ from synctrack.recipe import PartSpec
 
 from .attention_block import AttentionBlock
 from .mixer_block import MixerBlock
+from .pulse_block import PulseBlock
 from .resblock import ResBlock2d
 from .sampling import Downsample2d, Upsample2d
 from .song_conditions import SongConditioning
@@ -72,6 +73,10 @@ class UNet2D(Denoiser):
     ``mixer_block_mixers`` after the ResBlocks of those levels: cross-track exchange finer in time than the
     attention levels, off in the paper's recipes. With no ``mixer_block_mixers`` no block is built (a
     no-mixer ablation empties both mixer lists).
+    ``pulse_block_levels`` (factors) adds a per-track :class:`PulseBlock` after the ResBlocks of those levels:
+    autocorrelation over time picks each track's ``pulse_top_k`` best lags within ``pulse_lags`` (frames of the
+    input grid, ``[low, high]``; divided by each level's factor) and reinforces the features one period away,
+    so a track can keep a steady beat. Off in the paper's recipes; not a mixer, so a no-mixer ablation keeps it.
     """
 
     pretrained_component = "unet"
@@ -98,6 +103,9 @@ class UNet2D(Denoiser):
         embedding_join: Literal["concat", "add"] = "concat",
         second_self_attention: bool = True,
         self_attention_position: Literal["none", "rotary"] = "none",
+        pulse_block_levels: list[int] = (),
+        pulse_lags: tuple[int, int] = (8, 40),
+        pulse_top_k: int = 4,
         dropout: float = 0.0,
         norm_groups: int = 32,
         attention_backend: str | None = None,
@@ -116,6 +124,13 @@ class UNet2D(Denoiser):
         factors = [2**level for level in range(len(channel_multipliers))]
         if unknown := [factor for factor in mixer_block_levels if factor not in factors]:
             raise ValueError(f"mixer_block_levels {unknown} are not levels of this U-Net; its downsampling factors are {factors}")
+        if unknown := [factor for factor in pulse_block_levels if factor not in factors]:
+            raise ValueError(f"pulse_block_levels {unknown} are not levels of this U-Net; its downsampling factors are {factors}")
+        if len(pulse_lags) != 2 or not 1 <= pulse_lags[0] <= pulse_lags[1]:
+            raise ValueError(f"pulse_lags {list(pulse_lags)} must be [low, high] frames with 1 <= low <= high, e.g. [8, 40]")
+        for factor in pulse_block_levels:
+            if pulse_lags[1] // factor < max(1, -(-pulse_lags[0] // factor)):
+                raise ValueError(f"pulse_lags {list(pulse_lags)} hold no whole lag at factor {factor}: widen them or drop that level")
         for width in {base_channels * m for m in channel_multipliers}:
             per_head = width // attention_heads if attention_heads else head_dim
             if width % per_head or width % norm_groups:
@@ -160,6 +175,9 @@ class UNet2D(Denoiser):
                 return Upsample2d(spec.in_channels)
             if spec.kind == "mixers":
                 return MixerBlock([mixer(dim=spec.in_channels) for mixer in mixer_block_mixers])
+            if spec.kind == "pulse":  # the lags in this level's frames
+                low, high = max(1, -(-pulse_lags[0] // spec.factor)), pulse_lags[1] // spec.factor
+                return PulseBlock(spec.in_channels, (low, high), top_k=pulse_top_k, norm_groups=norm_groups)
             return AttentionBlock(
                 spec.in_channels,
                 head_dim=spec.in_channels // attention_heads if attention_heads else head_dim,
@@ -172,7 +190,7 @@ class UNet2D(Denoiser):
             )
 
         plan = unet_plan(in_channels, base_channels, channel_multipliers, res_blocks, attention_levels, middle_attention,
-                         mixer_levels=mixer_block_levels if mixer_block_mixers else ())
+                         mixer_levels=mixer_block_levels if mixer_block_mixers else (), pulse_levels=pulse_block_levels)
         self.input_blocks = nn.ModuleList([Stage([layer(spec) for spec in stage.layers]) for stage in plan.input])
         self.middle_block = Stage([layer(spec) for spec in plan.middle.layers])
         self.output_blocks = nn.ModuleList([Stage([layer(spec) for spec in stage.layers]) for stage in plan.output])
