@@ -185,6 +185,30 @@ def test_mixer_blocks_leave_the_pretrained_numbering_alone(saved, tmp_path, layo
     assert all(".mixers." in key or key.startswith("conditioner.") for key in report.new)
 
 
+@pytest.mark.parametrize("layout", ["diffusers", "ldm"])
+def test_pulse_blocks_leave_the_pretrained_numbering_alone(saved, tmp_path, layout):
+    """Pulse blocks, like mixer blocks, have no source layer: MusicLDM loads around them, and fresh ones leave
+    its output exactly as it was."""
+    root, reference = saved
+    if layout == "ldm":
+        source = tmp_path / "musicldm.ckpt"
+        torch.save({"state_dict": to_ldm(reference.state_dict())}, source)
+        init = {"from": str(source), "format": "ldm"}
+    else:
+        init = {"from": str(root)}
+    ours = build(recipe_node(init, pulse_block_levels=[1, 2, 4], pulse_lags=[2, 8]), Denoiser, get_registry()).eval()
+    assert sum(type(layer).__name__ == "PulseBlock" for stage in ours.output_blocks for layer in stage) == 9
+    mine, theirs = compare(ours, reference)
+    assert relative_error(mine, theirs) <= 1e-5
+    report = ours.pretrained_report
+    assert report.unexpected == [] and len(report.loaded) == len(reference.state_dict())
+    pulse_keys = {f"{prefix}.{index}.{slot}." for prefix in ("input_blocks", "output_blocks")
+                  for index, stage in enumerate(getattr(ours, prefix))
+                  for slot, layer in enumerate(stage) if type(layer).__name__ == "PulseBlock"}
+    assert pulse_keys and all(key.startswith("conditioner.") or any(key.startswith(p) for p in pulse_keys) for key in report.new)
+    assert any(key.startswith(p) for key in report.new for p in pulse_keys)  # the blocks' own weights are new
+
+
 def build_error(node) -> str:
     with pytest.raises(UserError) as caught:
         build(node, Denoiser, get_registry())
