@@ -15,7 +15,7 @@ from synctrack.nn import unet_plan
 from synctrack.recipe import build
 from synctrack.training.staging import stage_mixers
 
-from .test_unet2d import MIXERS, assert_songs_isolated, inputs, unet
+from .test_unet2d import MIXERS, assert_songs_isolated, copy_weights_around, inputs, unet
 
 BENCH = Path(__file__).resolve().parents[3] / "recipes" / "bench" / "synctrack.yaml"
 CELL = [{"type": "time_cross_track", "scope": "cell", "head_dim": 8}]
@@ -84,13 +84,7 @@ def test_tracks_meet_through_the_blocks_alone(randomized):
 def test_zero_init_blocks_give_exactly_the_unet_without_them(randomized):
     with_zero_blocks = zero_block_outputs(with_blocks(MIXERS["synctrack"], levels=[1, 2], randomize=randomized))
     plain = unet(MIXERS["synctrack"], attention_levels=[2])
-    # the blocks shift the slots of the layers after them, so copy layer by layer, not by key
-    plain_layers = [m for m in plain.modules() if not list(m.children())]
-    block_layers = [m for name, m in with_zero_blocks.named_modules()
-                    if not list(m.children()) and not any(name.startswith(b + ".") for b in block_names(with_zero_blocks))]
-    assert len(plain_layers) == len(block_layers)
-    for target, source in zip(plain_layers, block_layers):
-        target.load_state_dict(source.state_dict())
+    copy_weights_around(with_zero_blocks, plain, "MixerBlock")
     x, levels, info = inputs()
     with torch.no_grad():
         assert torch.equal(with_zero_blocks(x, levels, info), plain(x, levels, info))

@@ -163,17 +163,22 @@ def test_ldm_checkpoint_imports_the_same_way(saved, tmp_path):
     assert ours.pretrained_report.unexpected == [] and ours.pretrained_report.format == "ldm"
 
 
+def init_in_layout(saved, tmp_path, layout: str) -> dict:
+    """The ``init`` node that loads the saved reference U-Net from diffusers' folder or an LDM checkpoint."""
+    root, reference = saved
+    if layout == "diffusers":
+        return {"from": str(root)}
+    source = tmp_path / "musicldm.ckpt"
+    torch.save({"state_dict": to_ldm(reference.state_dict())}, source)
+    return {"from": str(source), "format": "ldm"}
+
+
 @pytest.mark.parametrize("layout", ["diffusers", "ldm"])
 def test_mixer_blocks_leave_the_pretrained_numbering_alone(saved, tmp_path, layout):
     """Mixer blocks sit inside stages, before an upsampler at the deeper level: the source's layer numbers must
     skip them, or every layer after one would read the wrong weights."""
-    root, reference = saved
-    if layout == "ldm":
-        source = tmp_path / "musicldm.ckpt"
-        torch.save({"state_dict": to_ldm(reference.state_dict())}, source)
-        init = {"from": str(source), "format": "ldm"}
-    else:
-        init = {"from": str(root)}
+    reference = saved[1]
+    init = init_in_layout(saved, tmp_path, layout)
     blocks = {"mixer_block_levels": [1, 2], "mixer_block_mixers": [{"type": "time_cross_track", "scope": "cell",
                                                                    "head_dim": 8, "zero_init": True}]}
     ours = build(recipe_node(init, **blocks), Denoiser, get_registry()).eval()
@@ -189,13 +194,8 @@ def test_mixer_blocks_leave_the_pretrained_numbering_alone(saved, tmp_path, layo
 def test_pulse_blocks_leave_the_pretrained_numbering_alone(saved, tmp_path, layout):
     """Pulse blocks, like mixer blocks, have no source layer: MusicLDM loads around them, and fresh ones leave
     its output exactly as it was."""
-    root, reference = saved
-    if layout == "ldm":
-        source = tmp_path / "musicldm.ckpt"
-        torch.save({"state_dict": to_ldm(reference.state_dict())}, source)
-        init = {"from": str(source), "format": "ldm"}
-    else:
-        init = {"from": str(root)}
+    reference = saved[1]
+    init = init_in_layout(saved, tmp_path, layout)
     ours = build(recipe_node(init, pulse_block_levels=[1, 2, 4], pulse_lags=[2, 8]), Denoiser, get_registry()).eval()
     assert sum(type(layer).__name__ == "PulseBlock" for stage in ours.output_blocks for layer in stage) == 9
     mine, theirs = compare(ours, reference)

@@ -9,7 +9,7 @@ import torch
 from synctrack import RecipeError
 from synctrack.nn import unet_plan
 
-from .test_unet2d import MIXERS, assert_songs_isolated, inputs, unet
+from .test_unet2d import MIXERS, assert_songs_isolated, copy_weights_around, inputs, unet
 
 LAGS = [2, 6]  # the test U-Net's clip has 8 frames: lags of 2-6 frames at factor 1, 1-3 at factor 2
 
@@ -65,13 +65,7 @@ def test_fresh_blocks_give_exactly_the_unet_without_them(randomized):
         torch.nn.init.zeros_(block.proj_out.weight)
         torch.nn.init.zeros_(block.proj_out.bias)
     plain = unet(MIXERS["synctrack"])
-    block_names = [name for name, module in with_blocks.named_modules() if type(module).__name__ == "PulseBlock"]
-    plain_layers = [m for m in plain.modules() if not list(m.children())]
-    kept = [m for name, m in with_blocks.named_modules()
-            if not list(m.children()) and not any(name.startswith(b + ".") for b in block_names)]
-    assert len(plain_layers) == len(kept)
-    for target, source in zip(plain_layers, kept):
-        target.load_state_dict(source.state_dict())
+    copy_weights_around(with_blocks, plain, "PulseBlock")
     x, levels, info = inputs()
     with torch.no_grad():
         assert torch.equal(with_blocks(x, levels, info), plain(x, levels, info))

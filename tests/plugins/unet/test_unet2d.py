@@ -259,3 +259,16 @@ def test_rotary_time_positions_add_no_weights_are_seen_and_keep_songs_and_tracks
         torch.testing.assert_close(rotary(x[:, order], levels, info.index_tracks(order)),
                                    rotary(x, levels, info)[:, order], rtol=1e-4, atol=1e-5)
     assert_songs_isolated(rotary)
+
+
+def copy_weights_around(source, target, block_type: str) -> None:
+    """Copy ``source``'s weights into ``target``, a U-Net with the same layers but no ``block_type`` blocks.
+    Blocks shift the slots of the layers after them, so this goes layer by layer in order, not by key."""
+    blocks = [name for name, module in source.named_modules() if type(module).__name__ == block_type]
+    kept = [module for name, module in source.named_modules()
+            if not list(module.children()) and not any(name.startswith(block + ".") for block in blocks)]
+    target_layers = [module for module in target.modules() if not list(module.children())]
+    assert len(target_layers) == len(kept)
+    for layer, weights in zip(target_layers, kept):
+        layer.load_state_dict(weights.state_dict())
+
