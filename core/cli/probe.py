@@ -8,12 +8,13 @@ No vocoder and no beat tracker: it is a learning-speed probe, CBS / CBD (synctra
 
 --curve reads instead the probe events a run logged while training (train.probe_every), prints
 the learning curve with the training minutes to --target (a fraction of the data's sync), and draws it
-to RUN/probe-curve.png.
+to RUN/probe-curve.png; --plot FILE also draws every run's sync and periodicity in one figure.
 
 Examples:
   synctrack probe runs/bench runs/bench-no-mixers --songs 8
   synctrack train recipes/bench/synctrack.yaml --out runs/b train.probe_every=50
   synctrack probe runs/b --curve --target 0.5
+  synctrack probe runs/a runs/b --curve --plot runs/compare.png
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--curve", action="store_true", help="print and draw the probe events logged while training")
     parser.add_argument("--target", type=float, default=0.5, help="sync fraction the curve's time-to-target is read at (default 0.5)")
     parser.add_argument("--json", type=Path, default=None, metavar="FILE", help="also write the results as JSON")
+    parser.add_argument("--plot", type=Path, default=None, metavar="FILE",
+                        help="with --curve: draw every run's sync and periodicity against training steps in one figure")
     parser.set_defaults(handler=run)
 
 
@@ -49,6 +52,8 @@ def run(args: argparse.Namespace) -> int:
     for path in args.runs:
         if not path.is_dir():
             raise UserError(f"{path} is not a folder: give a run folder that synctrack train wrote")
+    if args.plot is not None and not args.curve:
+        raise UserError("--plot draws the learning curves that --curve reads: add --curve")
     if args.curve:
         return show_curves(args)
     table = Table(title=f"sync probe: {args.songs} songs sampled from seed {args.seed}", title_justify="left")
@@ -95,7 +100,43 @@ def show_curves(args: argparse.Namespace) -> int:
     for path, curve in curves.items():
         picture = draw_curve(path.name or str(path), curve, path / "probe-curve.png", args.target)
         console.out.print(f"wrote {picture}", markup=False)
+    if args.plot is not None:
+        labelled = dict(zip(short_labels(list(curves)), curves.values()))
+        console.out.print(f"wrote {draw_curves(labelled, args.plot)}", markup=False)
     return 0
+
+
+def short_labels(paths: list[Path]) -> list[str]:
+    """The fewest trailing parts of each path that tell it from the others (``seed-0/bench`` and ``seed-1/bench``)."""
+    parts = [path.resolve().parts for path in paths]
+    for depth in range(1, max(len(p) for p in parts) + 1):
+        labels = ["/".join(p[-depth:]) for p in parts]
+        if len(set(labels)) == len(labels):
+            return labels
+    return [str(path) for path in paths]  # the same folder twice: nothing tells them apart
+
+
+def draw_curves(curves: dict[str, list[dict]], out: Path) -> Path:
+    """Every run's sync and periodicity, each as a fraction of the data's, against training steps: two panels."""
+    from ..figures import pyplot, save_figure
+
+    plt = pyplot()
+    figure, (sync_axis, pulse_axis) = plt.subplots(1, 2, figsize=(11, 4), sharex=True)
+    for label, curve in curves.items():
+        steps = [row["step"] for row in curve]
+        sync_axis.plot(steps, [row["sync_fraction"] for row in curve], marker="o", markersize=3, label=label)
+        pulse_axis.plot(steps, [row.get("periodicity", math.nan) / row["data_periodicity"]
+                                if row.get("data_periodicity") else math.nan for row in curve],
+                        marker="s", markersize=3, label=label)
+    for axis, title in ((sync_axis, "do the tracks hit together? (sync / data's)"),
+                        (pulse_axis, "does each track keep a pulse? (periodicity / data's)")):
+        axis.set_title(title, fontsize=10)
+        axis.set_xlabel("training step")
+        axis.axhline(1.0, color="grey", linestyle="--", linewidth=0.8)
+        axis.grid(alpha=0.3)
+    pulse_axis.legend(fontsize=7)
+    figure.tight_layout()
+    return save_figure(figure, out)
 
 
 def draw_curve(label: str, curve: list[dict], out: Path, target: float) -> Path:

@@ -75,6 +75,15 @@ def test_time_to_target_reads_the_first_probe_past_it():
     assert time_to_target(curve, 0.5) == (20, 200.0) and time_to_target(curve, 0.95) is None
 
 
+def test_curve_labels_are_the_shortest_suffixes_that_differ(tmp_path):
+    from synctrack.cli.probe import short_labels
+
+    paths = [tmp_path / "e18" / "seed-0" / "arm", tmp_path / "e18" / "seed-1" / "arm", tmp_path / "other"]
+    labels = short_labels(paths)
+    assert labels[:2] == ["seed-0/arm", "seed-1/arm"] and labels[2].endswith("other")
+    assert short_labels([tmp_path / "a", tmp_path / "b"]) == ["a", "b"]
+
+
 def test_training_logs_the_probe_and_the_cli_reads_it(cli, repo, tmp_path, tiny_env):
     run = tmp_path / "run"
     trained = cli("train", str(repo / BENCH), "--out", str(run), *TINY, "train.steps=4", "train.probe_every=2",
@@ -86,9 +95,11 @@ def test_training_logs_the_probe_and_the_cli_reads_it(cli, repo, tmp_path, tiny_
     assert probes[0]["train_seconds"] < probes[1]["train_seconds"] and probes[0]["data_sync"] > 0.5
     assert "step 2: probe sync" in trained.stderr
 
-    curve = cli("probe", str(run), "--curve", "--target", "0.99", env={**tiny_env, "COLUMNS": "200"})
+    curve = cli("probe", str(run), "--curve", "--target", "0.99", "--plot", str(tmp_path / "all.png"),
+                env={**tiny_env, "COLUMNS": "200"})
     assert curve.returncode == 0, curve.stderr[-3000:]
     assert "never reached 99%" in curve.stdout and (run / "probe-curve.png").stat().st_size > 1000
+    assert (tmp_path / "all.png").stat().st_size > 1000
 
     scored = cli("probe", str(run), "--songs", "2", "--steps", "2", "--json", str(tmp_path / "p.json"), env={**tiny_env, "COLUMNS": "200"})
     assert scored.returncode == 0, scored.stderr[-3000:]
@@ -102,5 +113,7 @@ def test_bad_input_is_exit_2(cli, tmp_path, repo):
     (tmp_path / "empty").mkdir()
     empty = cli("probe", str(tmp_path / "empty"), "--curve")
     assert empty.returncode == 2 and "log.jsonl not found" in empty.stderr
+    plot_alone = cli("probe", str(tmp_path / "empty"), "--plot", str(tmp_path / "p.png"))
+    assert plot_alone.returncode == 2 and "add --curve" in plot_alone.stderr and "Traceback" not in plot_alone.stderr
     bad = cli("train", str(repo / BENCH), "--out", str(tmp_path / "r"), "train.probe_every=0")
     assert bad.returncode == 2 and "train.probe_every" in bad.stderr
