@@ -11,6 +11,12 @@ from synctrack.nn import zero_module
 from synctrack.nn.autocorrelation import autocorrelation_aggregate
 
 
+def level_lags(lags: tuple[int, int], factor: int) -> tuple[int, int]:
+    """A lag range in input frames, ``[low, high]``, as whole frames of a level downsampled by ``factor``
+    (``low`` rounded up, at least 1; ``high`` rounded down): it may come out empty (``high < low``)."""
+    return max(1, -(-lags[0] // factor)), lags[1] // factor
+
+
 class PulseBlock(nn.Module):
     """Autocorrelation time-delay aggregation (Autoformer's) along time, one track at a time (``pulse_block_levels``).
 

@@ -28,7 +28,7 @@ from synctrack.recipe import PartSpec
 
 from .attention_block import AttentionBlock
 from .mixer_block import MixerBlock
-from .pulse_block import PulseBlock
+from .pulse_block import PulseBlock, level_lags
 from .resblock import ResBlock2d
 from .sampling import Downsample2d, Upsample2d
 from .song_conditions import SongConditioning
@@ -129,7 +129,8 @@ class UNet2D(Denoiser):
         if len(pulse_lags) != 2 or not 1 <= pulse_lags[0] <= pulse_lags[1]:
             raise ValueError(f"pulse_lags {list(pulse_lags)} must be [low, high] frames with 1 <= low <= high, e.g. [8, 40]")
         for factor in pulse_block_levels:
-            if pulse_lags[1] // factor < max(1, -(-pulse_lags[0] // factor)):
+            low, high = level_lags(pulse_lags, factor)
+            if high < low:
                 raise ValueError(f"pulse_lags {list(pulse_lags)} hold no whole lag at factor {factor}: widen them or drop that level")
         for width in {base_channels * m for m in channel_multipliers}:
             per_head = width // attention_heads if attention_heads else head_dim
@@ -176,8 +177,8 @@ class UNet2D(Denoiser):
             if spec.kind == "mixers":
                 return MixerBlock([mixer(dim=spec.in_channels) for mixer in mixer_block_mixers])
             if spec.kind == "pulse":  # the lags in this level's frames
-                low, high = max(1, -(-pulse_lags[0] // spec.factor)), pulse_lags[1] // spec.factor
-                return PulseBlock(spec.in_channels, (low, high), top_k=pulse_top_k, norm_groups=norm_groups)
+                return PulseBlock(spec.in_channels, level_lags(pulse_lags, spec.factor), top_k=pulse_top_k,
+                                  norm_groups=norm_groups)
             return AttentionBlock(
                 spec.in_channels,
                 head_dim=spec.in_channels // attention_heads if attention_heads else head_dim,
