@@ -48,10 +48,9 @@ class PulseBlock(nn.Module):
         self.scale = 1.0 / math.sqrt(self.match_channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        features = self.qkv(self.norm(x)).transpose(2, 3).contiguous()  # [N, 2M + C, F', T']: time last for the FFTs
-        q, k, v = features.split([self.match_channels, self.match_channels, x.shape[1]], dim=1)
+        q, k, v = self.qkv(self.norm(x)).split([self.match_channels, self.match_channels, x.shape[1]], dim=1)
         # a covariance, not a raw product: a feature that is on throughout the clip matches every lag alike
-        q = q - q.mean(dim=3, keepdim=True)
-        k = k - k.mean(dim=3, keepdim=True)
+        q = q - q.mean(dim=2, keepdim=True)
+        k = k - k.mean(dim=2, keepdim=True)
         out, _, _ = autocorrelation_aggregate(q * self.scale, k, v, self.lag_range, self.top_k)
-        return x + self.proj_out(out.transpose(2, 3))
+        return x + self.proj_out(out)
