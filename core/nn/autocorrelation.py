@@ -46,7 +46,7 @@ def delay_matrix(lags: torch.Tensor, weights: torch.Tensor, frames: int) -> torc
     """
     source = torch.arange(frames, device=lags.device)[None, :, None] + lags[:, None, :]  # [N, T, K]
     inside = (source >= 0) & (source < frames)
-    per_frame = (weights[:, None, :] * inside).to(weights.dtype)  # a frame whose source lies outside reads 0
+    per_frame = weights[:, None, :] * inside  # a frame whose source lies outside reads 0
     zeros = weights.new_zeros(lags.shape[0], frames, frames)
     return zeros.scatter_add(2, source.clamp(0, frames - 1), per_frame)
 
