@@ -9,6 +9,9 @@ latents, a fixed noise level, the bench grid by default. Used in docs/learning-s
         "mixers, no pulse=model.denoiser.pulse_block_levels=[]" "mixers=" \\
         "no mixers, no pulse=model.denoiser.mixers=[] model.denoiser.pulse_block_levels=[]" \\
         "no mixers=model.denoiser.mixers=[]" --threads 2
+
+``--compile`` adds a ``torch.compile`` twin of every variant (its compile time is printed; docs/learning-speed.md,
+E21).
 """
 
 from __future__ import annotations
@@ -33,8 +36,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--steps-per-round", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--compile", action="store_true", help="also time a torch.compile twin of every variant")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    if args.compile:  # each U-Net block width is its own graph: more than dynamo's default 8 recompiles
+        torch._dynamo.config.recompile_limit = 64
     frames, bins = (int(v) for v in args.grid.split("x"))
 
     denoisers = {}
@@ -42,6 +48,11 @@ def main() -> None:
         label, _, overrides = variant.partition("=")
         torch.manual_seed(0)
         denoisers[label] = load_recipe(args.recipe, overrides.split()).build("model.denoiser").train()
+        if args.compile:
+            torch.manual_seed(0)
+            twin = load_recipe(args.recipe, overrides.split()).build("model.denoiser").train()
+            # Static shapes: with dynamic shapes inductor (torch 2.14) fails on the U-Net's strides.
+            denoisers[f"{label} (compiled)"] = torch.compile(twin, dynamic=False)
     ids = torch.arange(args.tracks).expand(args.batch, args.tracks).contiguous()
     info = TrackInfo(ids, torch.ones(args.batch, args.tracks, dtype=torch.bool))
     channels = next(iter(denoisers.values())).in_channels
@@ -53,8 +64,11 @@ def main() -> None:
         for parameter in denoiser.parameters():
             parameter.grad = None
 
-    for denoiser in denoisers.values():  # warm-up: first-call allocations
+    for label, denoiser in denoisers.items():  # warm-up: first-call allocations, and compilation
+        start = time.perf_counter()
         step(denoiser)
+        step(denoiser)
+        print(f"{label}: first two steps {time.perf_counter() - start:.1f} s", flush=True)
     times: dict[str, list[float]] = {label: [] for label in denoisers}
     for _ in range(args.rounds):
         for label, denoiser in denoisers.items():
