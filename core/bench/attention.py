@@ -156,6 +156,6 @@ def measure_matmul(settings: Settings, launch: Launcher, size: int, console: Any
 def sweep(cases: Sequence[AttentionCase], settings: Settings, launch: Launcher, matmul_gflops: float | None, console: Any) -> list[dict[str, Any]]:
     """Measure every runnable case in a fresh process; one CSV row per case (skipped ones included)."""
     jobs = [(case.description, None if case.skip else case.job(settings)) for case in cases]
-    results = run_jobs(jobs, launch, console, title="attention")
+    results = run_jobs(jobs, launch, console, title="attention", rounds=settings.rounds)
     results += [None] * (len(cases) - len(results))
     return [case_row(case, result, matmul_gflops, settings.device) for case, result in zip(cases, results)]

@@ -107,7 +107,7 @@ def add_overheads(rows: list[dict[str, Any]]) -> None:
 def sweep(cases: Sequence[ModelCase], settings: Settings, launch: Launcher, console: Any) -> list[dict[str, Any]]:
     """Measure every case in a fresh process. A denoiser that refuses the inputs is a UserError (exit 2)."""
     jobs = [(case.description, case.job(settings)) for case in cases]
-    results = run_jobs(jobs, launch, console, title="model", stop=lambda result: "invalid" in result)
+    results = run_jobs(jobs, launch, console, title="model", stop=lambda result: "invalid" in result, rounds=settings.rounds)
     for case, result in zip(cases, results):
         if result is not None and "invalid" in result:
             raise UserError(

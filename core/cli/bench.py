@@ -39,6 +39,11 @@ def add_measure_options(parser: argparse.ArgumentParser, repeats: int, budget: f
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto", help="auto: cuda when available")
     parser.add_argument("--threads", type=positive_int, default=None, help="torch threads per case (default: torch's)")
     parser.add_argument("--timeout", type=positive_float, default=1800.0, help="seconds before a case is killed (default 1800)")
+    parser.add_argument(
+        "--rounds", type=positive_int, default=1,
+        help="run the whole sweep this many times, the cases alternating, and pool each case's timed calls: a slow "
+             "spell of a shared machine then hits every case alike (default 1)",
+    )  # fmt: skip
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"folder for the CSV, PNG and JSON (default {DEFAULT_OUT})")
 
 
@@ -124,7 +129,7 @@ def resolve_device(name: str) -> str:
 def settings_from(args: argparse.Namespace, device: str):
     from ..bench.runner import Settings
 
-    return Settings(device, args.threads, args.warmup, args.repeats, args.budget, args.timeout)
+    return Settings(device, args.threads, args.warmup, args.repeats, args.budget, args.timeout, args.rounds)
 
 
 def machine() -> dict[str, Any]:
@@ -155,7 +160,7 @@ def command_line(args: argparse.Namespace, positional: tuple[str, ...], options:
     return " ".join(words)
 
 
-MEASURE_OPTIONS = ("batch", "warmup", "repeats", "budget", "device", "threads", "out")
+MEASURE_OPTIONS = ("batch", "warmup", "repeats", "rounds", "budget", "device", "threads", "out")
 
 
 def launcher(args: argparse.Namespace):
@@ -217,7 +222,7 @@ def run_attention(args: argparse.Namespace, launch=None) -> int:
         "created": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "grid": {"name": grid.name, "frames": grid.frames, "bins": grid.bins, "dim": grid.dim},
         "tracks": tracks, "backends": backends, "mixers": [m.label for m in mixers], "batch": args.batch,
-        "device": device, "threads": args.threads, "warmup": args.warmup, "repeats": args.repeats,
+        "device": device, "threads": args.threads, "warmup": args.warmup, "repeats": args.repeats, "rounds": args.rounds,
         "budget_s": args.budget, "memory_limit_gib": None if memory_limit is None else memory_limit / GIB,
         "matmul": None if matmul is None else {"size": args.matmul_size, "gflops_best": matmul,
                                                 "gflops_median": calibration["gflops_median"]},
@@ -242,7 +247,7 @@ def warn_unsteady(rows: list[dict[str, Any]], label) -> None:
         console.warning(
             f"the repeats of {len(unsteady)} case(s) disagree by more than {UNSTEADY:.0%} of their median: {listed}"
             f"{' ...' if len(unsteady) > 4 else ''}; their times and ratios are unreliable: rerun on an idle machine, "
-            "with more --repeats"
+            "with more --repeats, or with --rounds 3 so that the cases alternate"
         )
 
 
@@ -296,7 +301,7 @@ def run_model(args: argparse.Namespace, launch=None) -> int:
         "created": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
         "recipe": args.recipe, "overrides": args.overrides, "content_hash": recipe.content_hash,
         "grid": list(grid), "tracks": tracks, "batch": args.batch, "device": device, "threads": args.threads,
-        "warmup": args.warmup, "repeats": args.repeats, "budget_s": args.budget, "machine": machine(),
+        "warmup": args.warmup, "repeats": args.repeats, "rounds": args.rounds, "budget_s": args.budget, "machine": machine(),
     })  # fmt: skip
     console.out.print(f"wrote {out / stem}.csv, .png, .json", markup=False)
     return finish(rows)
