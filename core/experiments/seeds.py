@@ -7,6 +7,9 @@ correlation; FD is a statistic of a whole set and has none), the difference ``re
 ``(seed, song)`` that both scored, averaged. Its interval comes from a two-stage bootstrap: draw K seeds with
 replacement, then within each drawn seed its songs with replacement, so the interval carries both the spread
 between training runs and the spread between songs. A difference whose interval excludes zero is resolved.
+
+The sync gap closed gets the same interval (:func:`gap_closed_intervals`): the paired ``(recipe, baseline)``
+songs are drawn together, the target (held-out songs through the front end) stays fixed, as in the table.
 """
 
 from __future__ import annotations
@@ -15,15 +18,15 @@ import csv
 import io
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ..reports.comparison import PAIRED_TABLE
-from .report import (COLUMNS, ComparisonRow, GapReference, comparison_rows, fill_gap_closed, metric_value,
-                     row_from_report)
+from ..reports.comparison import GAP_SUFFIX, PAIRED_TABLE
+from .report import (COLUMNS, GAP_METRICS, ComparisonRow, GapReference, comparison_rows, fill_gap_closed,
+                     metric_value, row_from_report)
 
 RESAMPLES = 2000
 CONFIDENCE = 0.95
@@ -40,18 +43,19 @@ def per_song_values(report_path: Path, metric: str, track: str) -> dict[str, flo
 
 
 def two_stage_bootstrap(groups: Sequence[np.ndarray], resamples: int = RESAMPLES, confidence: float = CONFIDENCE,
-                        seed: int = 0) -> tuple[float, float, float]:
-    """Mean of all values of ``groups`` (one ``[n_k]`` array per seed) and its percentile interval when seeds,
-    then the values within each drawn seed, are resampled with replacement. NaN when there is no value."""
+                        seed: int = 0, statistic: Callable[[np.ndarray], float] = np.mean) -> tuple[float, float, float]:
+    """``statistic`` of all rows of ``groups`` (one ``[n_k]`` or ``[n_k, ...]`` array of songs per seed; default:
+    their mean) and its percentile interval when seeds, then the songs within each drawn seed, are resampled with
+    replacement. NaN when there is no song."""
     groups = [np.asarray(group, dtype=np.float64) for group in groups if len(group)]
     if not groups:
         return math.nan, math.nan, math.nan
-    estimate = float(np.mean(np.concatenate(groups)))
+    estimate = float(statistic(np.concatenate(groups)))
     rng = np.random.default_rng(seed)
     statistics = np.empty(resamples)
     for index in range(resamples):
         drawn = [groups[k] for k in rng.integers(0, len(groups), len(groups))]
-        statistics[index] = np.mean(np.concatenate([group[rng.integers(0, len(group), len(group))] for group in drawn]))
+        statistics[index] = statistic(np.concatenate([group[rng.integers(0, len(group), len(group))] for group in drawn]))
     tail = 100.0 * (1.0 - confidence) / 2.0
     low, high = np.percentile(statistics, [tail, 100.0 - tail])
     return estimate, float(low), float(high)
@@ -86,15 +90,51 @@ def paired_differences(reports: Mapping[str, Sequence[Path]], baseline: str, see
         if name == baseline:
             continue
         for column, metric, track, _ in COLUMNS:
-            groups = []
-            for ours, theirs in zip(paths, reports[baseline]):
-                mine, base = per_song_values(ours, metric, track), per_song_values(theirs, metric, track)
-                groups.append(np.array([mine[song] - base[song] for song in sorted(mine.keys() & base.keys())]))
+            groups = [songs[:, 0] - songs[:, 1]
+                      for songs in (_paired_songs(ours, theirs, metric, track) for ours, theirs in zip(paths, reports[baseline]))]
             pairs = sum(len(group) for group in groups)
             if pairs == 0:
                 continue  # no per-song values (FD), or no song both scored
             mean, low, high = two_stage_bootstrap(groups, seed=seed)
             differences.append(PairedDifference(name, baseline, column, mean, low, high, pairs,
+                                                sum(1 for group in groups if len(group))))
+    return differences
+
+
+def _paired_songs(ours: Path, theirs: Path, metric: str, track: str) -> np.ndarray:
+    """``[n, 2]``: (ours, theirs) of one metric on every song both reports scored."""
+    mine, base = per_song_values(ours, metric, track), per_song_values(theirs, metric, track)
+    return np.array([[mine[song], base[song]] for song in sorted(mine.keys() & base.keys())]).reshape(-1, 2)
+
+
+def gap_closed_intervals(reports: Mapping[str, Sequence[Path]], baseline: str, target: Path,
+                         seed: int = 0) -> list[PairedDifference]:
+    """The sync gap closed (percent, ``100 (recipe - baseline) / (target - baseline)``, CBS and CBD) of every
+    recipe of ``reports`` but ``baseline``, over the songs both scored, with the two-stage interval: seeds, then
+    the songs within them, drawn with the recipe's and the baseline's value of a song together (they share its
+    initial noise). ``target`` (one evaluation, the held-out songs through the front end) is the fixed end of
+    the gap, as in the comparison table. Returned as :class:`PairedDifference` rows whose column is
+    ``"<metric> gap closed %"``."""
+    differences = []
+    columns = {column: (metric, track) for column, metric, track, _ in COLUMNS}
+    for name, paths in reports.items():
+        if name == baseline:
+            continue
+        for column in GAP_METRICS:
+            metric, track = columns[column]
+            target_values = list(per_song_values(target, metric, track).values())
+            groups = [_paired_songs(ours, theirs, metric, track) for ours, theirs in zip(paths, reports[baseline])]
+            pairs = sum(len(group) for group in groups)
+            if pairs == 0 or not target_values:
+                continue
+            goal = float(np.mean(target_values))
+
+            def closed(rows: np.ndarray, goal: float = goal) -> float:
+                span = goal - rows[:, 1].mean()
+                return 100.0 * (rows[:, 0].mean() - rows[:, 1].mean()) / span if span else math.nan
+
+            percent, low, high = two_stage_bootstrap(groups, seed=seed, statistic=closed)
+            differences.append(PairedDifference(name, baseline, f"{column}{GAP_SUFFIX}", percent, low, high, pairs,
                                                 sum(1 for group in groups if len(group))))
     return differences
 
@@ -117,19 +157,23 @@ def pooled_row(name: str, paths: Sequence[Path], seed: int = 0) -> ComparisonRow
 
 
 def _cell(difference: PairedDifference) -> str:
+    if difference.column.endswith(GAP_SUFFIX):  # a percentage of the gap, not a difference of the metric
+        return f"{difference.mean:.0f}% [{difference.ci_low:.0f}, {difference.ci_high:.0f}]"
     mark = " *" if difference.resolved else ""
     return f"{difference.mean:+.3f} [{difference.ci_low:+.3f}, {difference.ci_high:+.3f}]{mark}"
 
 
 def paired_table(differences: Sequence[PairedDifference], title: str):
-    """A rich table: one row per recipe, one column per metric; ``*`` marks an interval that excludes zero."""
+    """A rich table: one row per recipe, one column per metric (then the gap closed, when given); ``*`` marks a
+    difference whose interval excludes zero."""
     from rich.table import Table
 
-    columns = [column for column, *_ in COLUMNS if any(d.column == column for d in differences)]
+    columns = list(dict.fromkeys(d.column for d in differences))
     table = Table(title=title)
     table.add_column("recipe - baseline")
     for column in columns:
-        table.add_column(f"Δ {column}", justify="right")
+        heading = column.replace(GAP_SUFFIX, " gap closed") if column.endswith(GAP_SUFFIX) else f"Δ {column}"
+        table.add_column(heading, justify="right")
     table.add_column("pairs", justify="right")
     for recipe in dict.fromkeys(d.recipe for d in differences):
         mine = {d.column: d for d in differences if d.recipe == recipe}

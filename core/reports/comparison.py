@@ -22,6 +22,7 @@ from .page import PAGE, environment, number
 
 COMPARISON_TABLE = "comparison.csv"
 PAIRED_TABLE = "paired.csv"  # written by ablate (core/experiments/seeds.py)
+GAP_SUFFIX = " gap closed %"  # paired.csv rows of a recipe's sync gap closed: a percentage, not a difference
 SONG_SPREAD = "songs.png"  # written by ablate (core/experiments/song_spread.py)
 COMPARISON_RECORD = "comparison.json"  # {"command": ...}: what made the folder, for the page
 REFERENCE_LABELS = {"raw": "held-out songs", "codec": "held-out songs through the front end"}
@@ -77,9 +78,15 @@ def _paired(path: Path) -> list[list[str]] | None:
         return None
     with path.open(newline="", encoding="utf-8") as handle:
         records = list(csv.DictReader(handle))
-    return [[f"{r['recipe']} - {r['baseline']}", r["metric"],
-             f"{float(r['difference']):+.3f} [{float(r['ci_low']):+.3f}, {float(r['ci_high']):+.3f}]",
-             "excludes 0" if r["excludes_zero"] == "True" else "", f"{r['pairs']} ({r['seeds']} seed(s))"] for r in records]
+    rows = []
+    for r in records:
+        value, low, high = (float(r[key]) for key in ("difference", "ci_low", "ci_high"))
+        if r["metric"].endswith(GAP_SUFFIX):
+            cells = [r["metric"].replace(GAP_SUFFIX, " gap closed"), f"{value:.0f}% [{low:.0f}, {high:.0f}]", ""]
+        else:
+            cells = [r["metric"], f"{value:+.3f} [{low:+.3f}, {high:+.3f}]", "excludes 0" if r["excludes_zero"] == "True" else ""]
+        rows.append([f"{r['recipe']} - {r['baseline']}", *cells, f"{r['pairs']} ({r['seeds']} seed(s))"])
+    return rows
 
 
 def is_comparison(folder: Path) -> bool:

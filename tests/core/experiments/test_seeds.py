@@ -5,14 +5,17 @@ exactly zero)."""
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 
 import numpy as np
 import pytest
 import yaml
+from rich.console import Console
 
-from synctrack.experiments.seeds import paired_differences, pooled_row, two_stage_bootstrap
+from synctrack.experiments.seeds import (gap_closed_intervals, paired_csv, paired_differences, paired_table, pooled_row,
+                                        two_stage_bootstrap)
 from listening_pages import read_page
 
 
@@ -71,6 +74,47 @@ def test_paired_differences_use_only_the_songs_both_scored(tmp_path):
         assert (same.mean, same.ci_low, same.ci_high) == (0.0, 0.0, 0.0) and not same.resolved
     with pytest.raises(KeyError, match="no baseline recipe named 'nope'"):
         paired_differences(reports, "nope")
+
+
+def test_the_gap_closed_interval_is_the_mean_s_interval_mapped_onto_the_gap(tmp_path):
+    """With a constant baseline the gap closed is linear in the recipe's mean, so its interval must be the
+    two-stage interval of that mean (the same draws), mapped through 100 (mean - baseline) / (target - baseline)."""
+    rng = np.random.default_rng(3)
+    songs = [f"song_{i:03d}" for i in range(16)]
+    base = {song: 0.3 for song in songs}
+    target = write_report(tmp_path / "target.json", {"cbs": {song: 0.7 for song in songs}, "cbd": {song: 0.04 for song in songs}})
+    reports = {"baseline": [], "mixers": []}
+    means = []
+    for seed in range(3):
+        ours = {song: float(v) for song, v in zip(songs, rng.normal(0.5 + 0.05 * seed, 0.15, len(songs)))}
+        means.append(np.array(list(ours.values())))
+        reports["baseline"].append(write_report(tmp_path / f"b{seed}.json", {"cbs": base, "cbd": {s: 0.4 for s in songs}}))
+        reports["mixers"].append(write_report(tmp_path / f"m{seed}.json", {"cbs": ours, "cbd": {s: 0.22 for s in songs}}))
+    found = {d.column: d for d in gap_closed_intervals(reports, "baseline", target)}
+    assert set(found) == {"CBS gap closed %", "CBD gap closed %"}
+    mean, low, high = two_stage_bootstrap(means)
+    to_gap = lambda value: 100.0 * (value - 0.3) / (0.7 - 0.3)  # noqa: E731
+    cbs = found["CBS gap closed %"]
+    assert (cbs.mean, cbs.ci_low, cbs.ci_high) == pytest.approx((to_gap(mean), to_gap(low), to_gap(high)))
+    assert (cbs.pairs, cbs.seeds) == (48, 3)
+    cbd = found["CBD gap closed %"]  # lower is better: (0.22 - 0.4) / (0.04 - 0.4) = 50%, no spread
+    assert (cbd.mean, cbd.ci_low, cbd.ci_high) == pytest.approx((50.0, 50.0, 50.0))
+    text = paired_csv(list(found.values()))
+    assert "mixers,baseline,CBS gap closed %," in text
+
+    console = Console(width=200, record=True, file=io.StringIO())
+    console.print(paired_table(list(found.values()), "gap"))
+    shown = console.export_text()
+    assert "CBS gap closed" in shown and "50% [50, 50]" in shown
+
+
+def test_a_recipe_equal_to_its_baseline_closes_none_of_the_gap(tmp_path):
+    songs = {f"song_{i:03d}": 0.1 * i for i in range(5)}
+    target = write_report(tmp_path / "target.json", {"cbs": {s: 0.9 for s in songs}})
+    reports = {"baseline": [write_report(tmp_path / "b.json", {"cbs": songs})],
+               "copy": [write_report(tmp_path / "c.json", {"cbs": songs})]}
+    (closed,) = gap_closed_intervals(reports, "baseline", target)  # no CBD values: no CBD row
+    assert (closed.column, closed.mean, closed.ci_low, closed.ci_high) == ("CBS gap closed %", 0.0, 0.0, 0.0)
 
 
 def test_a_pooled_row_averages_songs_over_seeds_and_fd_over_seeds(tmp_path):

@@ -118,3 +118,20 @@ def test_eval_writes_the_beat_pictures_and_the_page(tmp_path, capsys):
 def test_a_folder_that_is_no_set_of_songs_is_refused_with_exit_2(tmp_path, capsys):
     assert main(["report", str(tmp_path / "missing")]) == 2
     assert "folder not found" in capsys.readouterr().err
+
+
+def test_the_page_shows_a_gap_closed_row_as_a_percentage_not_a_difference(tmp_path):
+    folder = tmp_path / "ablation"
+    for name in ("mixers", "no-mixers"):
+        click_songs(1).write(folder / name / "samples")
+    (folder / "comparison.csv").write_text("")
+    (folder / "paired.csv").write_text(
+        "recipe,baseline,metric,difference,ci_low,ci_high,excludes_zero,pairs,seeds\n"
+        "mixers,no-mixers,CBS,0.255,0.196,0.310,True,48,3\n"
+        "mixers,no-mixers,CBS gap closed %,62.66,47.9,76.54,True,48,3\n"
+    )
+    write_comparison_page(folder, command="synctrack ablate a.yaml b.yaml --seeds 3")
+    text = " ".join(read_page(folder).text)
+    assert "+0.255 [+0.196, +0.310]" in text and "excludes 0" in text
+    assert "CBS gap closed" in text and "63% [48, 77]" in text
+    assert "+62.660" not in text
