@@ -64,16 +64,19 @@ def training_seed(path: Path, overrides: list[str]) -> int:
     return int(load_recipe(path, overrides).get("train.seed") or 0)
 
 
-def write_paired(per_seed: list[list[tuple[str, Path]]], baseline: str, out: Path, target: Path | None = None) -> Path:
+def write_paired(per_seed: list[list[tuple[str, Path]]], baseline: str, out: Path, target: Path | None = None,
+                 with_gap: frozenset[str] = frozenset()) -> Path:
     """Print every recipe minus ``baseline``, paired song by song and seed by seed, and with a ``target``
-    evaluation each recipe's sync gap closed with its interval; write ``out/paired.csv``."""
+    evaluation the sync gap closed, with its interval, of each recipe in ``with_gap`` (those the comparison
+    table gives one: not a recipe whose beating tracks are off the data's); write ``out/paired.csv``."""
     from ..experiments.seeds import PAIRED_TABLE, gap_closed_intervals, paired_csv, paired_differences, paired_table
     from ..files import write_text_atomically
 
     reports = {name: [dict(models)[name] for models in per_seed] for name, _ in per_seed[0]}
     differences = paired_differences(reports, baseline)
     if target is not None:
-        differences += gap_closed_intervals(reports, baseline, target)
+        gapped = {name: paths for name, paths in reports.items() if name in with_gap or name == baseline}
+        differences += gap_closed_intervals(gapped, baseline, target)
     console.out.print(paired_table(differences, f"paired against {baseline}: the same songs (same initial noise), "
                                                 f"mean difference [95% CI over songs and seeds]; * the interval excludes 0"))
     return write_text_atomically(out / PAIRED_TABLE, paired_csv(differences))
@@ -155,7 +158,8 @@ def run(args: argparse.Namespace) -> int:
         paths["songs"] = write_song_spread(per_seed, truth, args.out / SONG_SPREAD, title)
         if len(models) > 1:
             target = dict(truth)[gap.target] if gap is not None else None
-            paths["paired"] = write_paired(per_seed, baseline or models[0], args.out, target)
+            with_gap = frozenset(row.name for row in rows if row.kind == "model" and row.gap_closed)
+            paths["paired"] = write_paired(per_seed, baseline or models[0], args.out, target, with_gap)
         page = write_comparison_page(args.out, shlex.join(["synctrack", *getattr(args, "argv", [])]))
         written = " and ".join(str(path) for path in paths.values())
         console.out.print(f"wrote {written} ({time.monotonic() - started:.0f} s); listen: {page}", markup=False)

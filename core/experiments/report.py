@@ -113,6 +113,12 @@ def _mean(row: ComparisonRow, column: str) -> float | None:
     return None if value is None or math.isnan(value[0]) else value[0]
 
 
+def percent_of_gap(ours: float, baseline: float, target: float) -> float | None:
+    """``100 (ours - baseline) / (target - baseline)``; None when the two ends coincide."""
+    span = target - baseline
+    return 100.0 * (ours - baseline) / span if span else None
+
+
 def fill_gap_closed(rows: Sequence[ComparisonRow], gap: GapReference) -> None:
     """Set ``gap_closed`` (percent per metric of :data:`GAP_METRICS`) or ``gap_note`` on every model row.
 
@@ -144,8 +150,7 @@ def fill_gap_closed(rows: Sequence[ComparisonRow], gap: GapReference) -> None:
             continue
         for column in GAP_METRICS:
             ours, low, high = _mean(row, column), _mean(baseline, column), _mean(target, column)
-            span = None if low is None or high is None else high - low
-            row.gap_closed[column] = None if ours is None or not span else 100.0 * (ours - low) / span
+            row.gap_closed[column] = None if None in (ours, low, high) else percent_of_gap(ours, low, high)
 
 
 def _cell(value: tuple[float, float, float] | None) -> str:

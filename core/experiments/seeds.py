@@ -26,7 +26,7 @@ import numpy as np
 
 from ..reports.comparison import GAP_SUFFIX, PAIRED_TABLE
 from .report import (COLUMNS, GAP_METRICS, ComparisonRow, GapReference, comparison_rows, fill_gap_closed,
-                     metric_value, row_from_report)
+                     metric_value, percent_of_gap, row_from_report)
 
 RESAMPLES = 2000
 CONFIDENCE = 0.95
@@ -117,21 +117,19 @@ def gap_closed_intervals(reports: Mapping[str, Sequence[Path]], baseline: str, t
     ``"<metric> gap closed %"``."""
     differences = []
     columns = {column: (metric, track) for column, metric, track, _ in COLUMNS}
+    goals = {column: list(per_song_values(target, *columns[column]).values()) for column in GAP_METRICS}
     for name, paths in reports.items():
         if name == baseline:
             continue
-        for column in GAP_METRICS:
-            metric, track = columns[column]
-            target_values = list(per_song_values(target, metric, track).values())
-            groups = [_paired_songs(ours, theirs, metric, track) for ours, theirs in zip(paths, reports[baseline])]
+        for column, goal_values in goals.items():
+            groups = [_paired_songs(ours, theirs, *columns[column]) for ours, theirs in zip(paths, reports[baseline])]
             pairs = sum(len(group) for group in groups)
-            if pairs == 0 or not target_values:
+            if pairs == 0 or not goal_values:
                 continue
-            goal = float(np.mean(target_values))
 
-            def closed(rows: np.ndarray, goal: float = goal) -> float:
-                span = goal - rows[:, 1].mean()
-                return 100.0 * (rows[:, 0].mean() - rows[:, 1].mean()) / span if span else math.nan
+            def closed(rows: np.ndarray, goal: float = float(np.mean(goal_values))) -> float:
+                percent = percent_of_gap(rows[:, 0].mean(), rows[:, 1].mean(), goal)
+                return math.nan if percent is None else percent
 
             percent, low, high = two_stage_bootstrap(groups, seed=seed, statistic=closed)
             differences.append(PairedDifference(name, baseline, f"{column}{GAP_SUFFIX}", percent, low, high, pairs,

@@ -117,6 +117,22 @@ def test_a_recipe_equal_to_its_baseline_closes_none_of_the_gap(tmp_path):
     assert (closed.column, closed.mean, closed.ci_low, closed.ci_high) == ("CBS gap closed %", 0.0, 0.0, 0.0)
 
 
+def test_ablate_gives_a_gap_interval_only_to_recipes_the_table_gives_a_gap(tmp_path):
+    from synctrack.cli.ablate import write_paired
+
+    songs = [f"song_{i:03d}" for i in range(4)]
+    target = write_report(tmp_path / "target.json", {"cbs": {s: 0.7 for s in songs}, "cbd": {s: 0.04 for s in songs}})
+    per_seed = [[(name, write_report(tmp_path / f"{name}.json", {"cbs": {s: value for s in songs}, "cbd": {s: 0.3 for s in songs}}))
+                 for name, value in (("mixers", 0.5), ("silent", 0.6), ("no-mixers", 0.3))]]  # fmt: skip
+    write_paired(per_seed, "no-mixers", tmp_path, target, with_gap=frozenset({"mixers"}))
+    with open(tmp_path / "paired.csv") as handle:
+        rows = {(row["recipe"], row["metric"]): row for row in csv.DictReader(handle)}
+    assert float(rows["mixers", "CBS gap closed %"]["difference"]) == pytest.approx(50.0)
+    assert ("silent", "CBS") in rows and not any(metric.endswith("gap closed %") for recipe, metric in rows if recipe == "silent")
+    write_paired(per_seed, "no-mixers", tmp_path)  # no target (no gap in the table): no gap rows at all
+    assert "gap closed" not in (tmp_path / "paired.csv").read_text()
+
+
 def test_a_pooled_row_averages_songs_over_seeds_and_fd_over_seeds(tmp_path):
     paths = [write_report(tmp_path / "a.json", {"cbs": {"s0": 0.2, "s1": 0.4}}, fad=4.0),
              write_report(tmp_path / "b.json", {"cbs": {"s0": 0.6, "s1": 0.8, "s2": 1.0}}, fad=6.0)]
