@@ -7,7 +7,8 @@ already done, so an interrupted ablation picks up where it stopped. Ends with a 
 paper's form (mean and 95% CI) with the sync gap closed against the baseline recipe (--baseline, default the
 recipe named *no-mixers), ``comparison.csv`` and ``comparison.png`` in the output folder. Overrides apply to
 every recipe. ``--start-from RUN`` is the paper's protocol: every recipe's denoiser starts from RUN's trained
-weights with its mixers zero-initialised (so each starts as RUN's model), then trains --train-steps more.
+weights with its mixers zero-initialised (so each starts as RUN's model), then trains --train-steps more;
+with --seeds, ``{seed}`` in RUN stands for the seed's index k, so each seed has a start of its own.
 ``--seeds K`` trains each recipe K times and pools them; ``paired.csv`` gives every recipe minus the baseline
 (else the first recipe), song by song from the same noise, with an interval over songs and seeds
 (docs/results.md).
@@ -47,7 +48,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--tracker", default=DEFAULT_TRACKER, metavar="NAME",
                         help=f"beat tracker of the evaluation (default {DEFAULT_TRACKER}; librosa is the other built-in)")
     parser.add_argument("--start-from", type=Path, default=None, metavar="RUN",
-                        help="the paper's protocol: start every recipe from this run's weights, mixers zero-initialised")
+                        help="the paper's protocol: start every recipe from this run's weights, mixers zero-initialised; "
+                             "{seed} in RUN stands for the seed's index k (0 to K-1 of --seeds K): one start per seed")
     parser.add_argument("--baseline", default=None, metavar="NAME",
                         help="recipe name the sync gap closed is measured from (default: the one named *no-mixers)")
     parser.add_argument("--seeds", type=positive_int, default=1, metavar="K",
@@ -69,8 +71,9 @@ def write_paired(per_seed: list[list[tuple[str, Path]]], baseline: str, out: Pat
     """Print every recipe minus ``baseline``, paired song by song and seed by seed, and with a ``target``
     evaluation the sync gap closed, with its interval, of each recipe in ``with_gap`` (those the comparison
     table gives one: not a recipe whose beating tracks are off the data's); write ``out/paired.csv``."""
-    from ..experiments.seeds import PAIRED_TABLE, gap_closed_intervals, paired_csv, paired_differences, paired_table
+    from ..experiments.seeds import gap_closed_intervals, paired_csv, paired_differences, paired_table
     from ..files import write_text_atomically
+    from ..reports.comparison import PAIRED_TABLE
 
     reports = {name: [dict(models)[name] for models in per_seed] for name, _ in per_seed[0]}
     differences = paired_differences(reports, baseline)
@@ -89,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     from ..experiments.report import default_baseline, gap_reference, table
     from ..experiments.seeds import seeded_rows
     from ..experiments.song_spread import write_song_spread
-    from ..experiments.shared_start import shared_start_overrides
+    from ..experiments.shared_start import shared_start_overrides, start_of_seed
     from ..recipe import load_recipe
 
     overrides = [item for item in args.items if looks_like_override(item)]
@@ -97,12 +100,15 @@ def run(args: argparse.Namespace) -> int:
     if not recipes:
         raise UserError("no recipe given: synctrack ablate RECIPE... [KEY=VALUE ...]")
     names: dict[str, Path] = {}
-    per_recipe: dict[Path, list[str]] = {}
-    for path in recipes:  # check every recipe before spending hours on the first
-        per_recipe[path] = list(overrides)
-        if args.start_from is not None:
-            per_recipe[path] += shared_start_overrides(load_recipe(path, overrides), args.start_from)
-        recipe = load_recipe(path, per_recipe[path]).validate()
+    # the overrides of each recipe and seed: the shared ones, then the seed's start (the paper's protocol)
+    per_recipe: dict[tuple[Path, int], list[str]] = {}
+    for path in recipes:  # check every recipe, and every seed's start, before spending hours on the first
+        for seed in range(args.seeds):
+            per_recipe[path, seed] = list(overrides)
+            if args.start_from is not None:
+                start = start_of_seed(args.start_from, seed)
+                per_recipe[path, seed] += shared_start_overrides(load_recipe(path, overrides), start)
+        recipe = load_recipe(path, per_recipe[path, 0]).validate()
         name = str(recipe.get("name") or path.stem)
         if name in names:
             raise UserError(f"{path} and {names[name]} share the name {name!r}; their outputs would collide: rename one")
@@ -121,12 +127,12 @@ def run(args: argparse.Namespace) -> int:
             if path in failures:
                 continue
             steps = args.train_steps or int(load_recipe(path, overrides).get("train.steps") or 0) or 1
-            seeded = [] if args.seeds == 1 else [f"train.seed={training_seed(path, per_recipe[path]) + seed}"]
+            seeded = [] if args.seeds == 1 else [f"train.seed={training_seed(path, per_recipe[path, seed]) + seed}"]
             label = "" if args.seeds == 1 else f", seed {seed + 1} of {args.seeds}"
             console.out.rule(f"{path} ({steps} steps, {args.samples} songs{label})")
             try:
                 run_, references = run_recipe(
-                    path, out, steps, args.samples, references_root, [*per_recipe[path], *seeded], args.seed + seed,
+                    path, out, steps, args.samples, references_root, [*per_recipe[path, seed], *seeded], args.seed + seed,
                     args.sample_steps, args.workers, tracker=args.tracker, console=console.err,
                     on_stage=lambda r, stage: console.out.print(f"[bold]{r.name}[/bold]: {stage}"),
                 )

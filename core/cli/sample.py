@@ -64,6 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--batch-size", type=positive_int, default=None, help="songs per sampler call (default: all)")
     parser.add_argument("--no-ema", action="store_true", help="use the trained weights, not their EMA")
     parser.add_argument("--device", default="auto", help="cpu, cuda, cuda:1, mps or auto (default)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (for logs and scripts)")
     parser.set_defaults(handler=run)
 
 
@@ -131,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
     steps_per_song = args.steps or getattr(pipeline.sampler, "steps", None)
     written, peaks = [], []
     with Progress(TextColumn("[bold]sample[/bold]"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=console.err) as bar:
+                  console=console.err, disable=args.no_progress) as bar:
         task = bar.add_task("sample", total=args.num)
         for songs in itertools.chain([first], batches):
             written += write_songs(args.out, songs.waveforms, songs.track_names, songs.sample_rate, mels=songs.mels,

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..reports.comparison import GAP_SUFFIX, PAIRED_TABLE
+from ..reports.comparison import GAP_SUFFIX
 from .report import (COLUMNS, GAP_METRICS, ComparisonRow, GapReference, comparison_rows, fill_gap_closed,
                      metric_value, percent_of_gap, row_from_report)
 

@@ -5,7 +5,9 @@ SyncTrack trains its cross-track layers on top of a pretrained single-track mode
 (``init: {from: RUN, format: synctrack}``; the keys RUN lacks, the mixers', start fresh) and every mixer gets
 ``zero_init: true``, so at step 0 each model is exactly RUN's model; then every recipe trains the same number
 of steps. The arms then differ only in what their mixers learn. A staged recipe (``train.mixers_from_step``)
-gets 0 there: RUN is its per-track stage. docs/learning-speed.md (E6) measures it.
+gets 0 there: RUN is its per-track stage. docs/learning-speed.md (E6) measures it. With several training
+seeds each can start from a per-track model of its own: ``{seed}`` in RUN stands for the seed's index k, as in
+``OUT/seed-k`` (E23).
 """
 
 from __future__ import annotations
@@ -15,6 +17,15 @@ from typing import Any
 
 from ..errors import UserError
 from ..recipe import Recipe
+
+SEED_PLACEHOLDER = "{seed}"
+
+
+def start_of_seed(start: str | Path, seed: int) -> Path:
+    """The start of training seed ``seed`` (its index k of ``--seeds K``): ``start`` with every ``{seed}``
+    replaced by k, so ``runs/g1/seed-{seed}/bench-no-mixers/run`` gives each seed its own per-track model.
+    A path without the placeholder is every seed's start."""
+    return Path(str(start).replace(SEED_PLACEHOLDER, str(seed)))
 
 
 def shared_start_overrides(recipe: Recipe, start: str | Path) -> list[str]:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
+import yaml
 
 import synctrack
 from synctrack.cli import main
 from synctrack.errors import UserError
-from synctrack.experiments.shared_start import shared_start_overrides
+from synctrack.experiments.shared_start import shared_start_overrides, start_of_seed
 from synctrack.recipe import load_recipe
 from synctrack.tracks import TrackInfo
 from synctrack.api.loading import load_pipeline
@@ -51,3 +54,29 @@ def test_a_start_without_checkpoint_is_named(repo, tmp_path, tiny_overrides, cap
     assert code == 2 and f"--start-from {tmp_path / 'nothing'}: checkpoint not found" in err
     with pytest.raises(UserError, match="checkpoint not found"):
         shared_start_overrides(load_recipe(repo / "recipes/bench/synctrack.yaml"), tmp_path / "nothing")
+
+
+def test_seed_k_starts_from_the_run_named_by_its_index():
+    assert start_of_seed("runs/g1/seed-{seed}/no-mixers/run", 2) == Path("runs/g1/seed-2/no-mixers/run")
+    assert start_of_seed("runs/start", 5) == Path("runs/start")  # no placeholder: one start for every seed
+
+
+def test_ablate_gives_each_seed_its_own_start(cli, repo, tmp_path, tiny_overrides, tiny_env):
+    recipe, out = str(repo / "recipes/bench/synctrack.yaml"), tmp_path / "ablate"
+    template = str(tmp_path / "start-{seed}")
+    first = train_start(repo, tmp_path / "start-0", tiny_overrides)
+    common = [recipe, *tiny_overrides, "--seeds", "2", "--start-from", template, "--train-steps", "1", "--samples", "1",
+              "--workers", "1", "--tracker", "librosa", "--out", str(out)]
+    # seed 1's start is missing: named before any training
+    missing = cli("ablate", *common, env=tiny_env)
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr
+    assert f"--start-from {tmp_path / 'start-1'}: checkpoint not found" in " ".join(missing.stderr.split())
+    assert not out.exists()
+
+    second = train_start(repo, tmp_path / "start-1", tiny_overrides)
+    result = cli("ablate", *common, env=tiny_env)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    for seed, start in enumerate((first, second)):
+        stored = yaml.safe_load((out / f"seed-{seed}" / "bench-synctrack" / "run" / "recipe.yaml").read_text())
+        assert stored["model"]["denoiser"]["init"]["from"] == str(start / "checkpoints" / "step_00000002")
+        assert stored["train"]["mixers_from_step"] == 0

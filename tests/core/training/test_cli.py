@@ -68,6 +68,13 @@ def test_sample_writes_tracks_mix_and_mels_per_song(trained, tmp_path, capsys):
             assert np.array_equal(first, soundfile.read(tmp_path / "again" / f"song_{index:03d}" / f"{name}.wav")[0])
 
 
+def test_sample_shows_a_progress_bar_unless_told_not_to(trained, tmp_path, capsys):
+    code, _, err = run(capsys, "sample", trained, "--num", 2, "--steps", 2, "--out", tmp_path / "shown")
+    assert code == 0 and "sample" in err and "2/2" in err
+    code, out, err = run(capsys, "sample", trained, "--num", 2, "--steps", 2, "--out", tmp_path / "quiet", "--no-progress")
+    assert code == 0 and "2/2" not in err and "wrote 2 song(s)" in out
+
+
 def test_sample_keeps_a_given_track_exactly(trained, tmp_path, capsys):
     given = (0.4 * np.sin(np.arange(40) / 3.0)).astype(np.float32)  # longer than a clip: cut to 16 samples
     soundfile.write(tmp_path / "drums.wav", given, 8000, subtype="PCM_16")
