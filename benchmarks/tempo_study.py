@@ -1,8 +1,11 @@
 """The tempo study (issue 17, docs/conditioning.md): does a tempo-conditioned model play at the tempo it is asked for?
 
 A model trained with a ``tempo`` conditioner (``recipes/conditioning/bench-tempo.yaml``) samples ``--songs``
-songs at each asked tempo and guidance scale; an unconditioned model trained on the same songs samples
-``--songs`` songs once (it cannot be asked, so each asked tempo is scored against the same songs). Every song's
+songs at each asked tempo and guidance scale; an unconditioned model samples ``--songs`` songs once (it cannot
+be asked, so each asked tempo is scored against the same songs). That reference is, with ``--unconditioned
+RUN``, a model trained without conditions on the same songs; without it, the conditioned model's own
+unconditional branch (guidance 0: the null condition it learnt from condition dropout), which saves the
+second training but shares every weight with the arm it is compared with. Every song's
 tempo is read from the beats of its mix (``synctrack.eval.tempo``: 60 over the median inter-beat interval,
 the same beat tracker as the rhythm metrics), and ``synctrack eval`` gives CBS and CBD. Each stage is skipped
 when its output exists, so a stopped study picks up where it was.
@@ -10,6 +13,7 @@ when its output exists, so a stopped study picks up where it was.
   synctrack train recipes/conditioning/bench-tempo.yaml --out runs/tempo
   synctrack train recipes/bench/synctrack.yaml --out runs/tempo-none 'data.tempo_range=[80.0, 150.0]'
   python benchmarks/tempo_study.py --conditioned runs/tempo --unconditioned runs/tempo-none --out runs/tempo-study
+  python benchmarks/tempo_study.py --conditioned runs/tempo --out runs/tempo-study-null   # the null branch
 
 Writes OUT/tempo.csv and OUT/tempo.png. The CSV has one row per arm, asked tempo and guidance: the mean
 relative tempo error, accuracy 1 and 2 with 95% song-bootstrap intervals, CBS and CBD. Each conditioned row
@@ -33,6 +37,15 @@ from pathlib import Path
 import numpy as np
 
 TRAINING_RANGE = (80.0, 150.0)  # recipes/conditioning/bench-tempo.yaml: asked tempi outside it were never heard
+
+
+def reference_arm(conditioned: Path, unconditioned: Path | None) -> tuple[Path, list[str]]:
+    """The run and ``synctrack sample`` options of the unconditioned reference: ``unconditioned`` as it is,
+    else ``conditioned`` at guidance 0, where the sampler runs only the null-condition branch, so the tempo
+    passed (required to reach the conditioned path) is never heard."""
+    if unconditioned is not None:
+        return unconditioned, []
+    return conditioned, ["--tempo", f"{sum(TRAINING_RANGE) / 2:g}", "--guidance", "0"]
 
 
 def synctrack(*args: str) -> None:
@@ -126,7 +139,9 @@ def metric(folder: Path, name: str) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--conditioned", type=Path, required=True, help="run folder of the tempo-conditioned model")
-    parser.add_argument("--unconditioned", type=Path, required=True, help="run folder of the same recipe without conditions")
+    parser.add_argument("--unconditioned", type=Path, default=None,
+                        help="run folder of the same recipe without conditions (default: the conditioned model's own "
+                             "unconditional branch, guidance 0)")
     parser.add_argument("--out", type=Path, default=Path("runs/tempo-study"))
     parser.add_argument("--tempi", type=float, nargs="+", default=[70.0, 90.0, 115.0, 140.0, 160.0])
     parser.add_argument("--guidance", type=float, nargs="+", default=[1.0, 2.0, 4.0])
@@ -136,8 +151,9 @@ def main() -> int:
 
     out = arguments.out
     out.mkdir(parents=True, exist_ok=True)
-    reference = out / "unconditioned"
-    sample_and_score(arguments.unconditioned, reference, arguments.songs, arguments.tracker, [])
+    reference = out / ("unconditioned" if arguments.unconditioned is not None else "null-branch")
+    reference_run, reference_options = reference_arm(arguments.conditioned, arguments.unconditioned)
+    sample_and_score(reference_run, reference, arguments.songs, arguments.tracker, reference_options)
     unconditioned = song_tempi(reference, arguments.tracker)
     rows = []
     for asked in arguments.tempi:

@@ -68,3 +68,11 @@ def test_summary_and_figure(study, tmp_path):
     assert text.splitlines()[-1].split()[:2] == ["own", "held-out"]  # scored against each song's own tempo
     study.draw(rows, tmp_path / "tempo.png")
     assert (tmp_path / "tempo.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_reference_is_the_unconditioned_run_or_the_null_branch(study):
+    assert study.reference_arm(Path("runs/tempo"), Path("runs/none")) == (Path("runs/none"), [])
+    run, options = study.reference_arm(Path("runs/tempo"), None)
+    assert run == Path("runs/tempo") and options[options.index("--guidance") + 1] == "0"
+    # the tempo passed is inside the training range (it is never heard at guidance 0, but must be a valid ask)
+    assert study.TRAINING_RANGE[0] <= float(options[options.index("--tempo") + 1]) <= study.TRAINING_RANGE[1]

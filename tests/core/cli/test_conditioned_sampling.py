@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
+import torch
 
 import synctrack
 
@@ -41,3 +42,11 @@ def test_a_condition_the_model_cannot_take_exits_2_naming_what_it_accepts(run, t
     assert result.returncode == 2, result.stderr
     assert message in " ".join(result.stderr.split()) and "Traceback" not in result.stderr
     assert not (tmp_path / "songs").exists()
+
+
+def test_guidance_0_is_the_unconditional_model_whatever_is_asked(run):
+    """The tempo study's reference without a second training: the conditioned model's null branch."""
+    asked = {bpm: synctrack.sample(run.out, 2, tempo=bpm, guidance=0.0, seed=3).waveforms for bpm in (70.0, 150.0)}
+    assert torch.equal(asked[70.0], asked[150.0])
+    conditioned = synctrack.sample(run.out, 2, tempo=70.0, guidance=1.0, seed=3).waveforms  # the same noise, heard
+    assert conditioned.shape == asked[70.0].shape and not torch.equal(conditioned, asked[70.0])
