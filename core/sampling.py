@@ -2,8 +2,8 @@
 
 A sampler plugin subclasses :class:`SamplerBase` and writes only its update rule in :meth:`SamplerBase.run`,
 talking to the network through :meth:`SamplingRun.evaluate`. That one call re-noises the known tracks to the
-level being evaluated, applies a mixture constraint (separation, below), applies classifier-free guidance,
-and returns the (possibly modified) input with the :class:`~synctrack.interfaces.Prediction`;
+level being evaluated, applies a mixture constraint (separation, below), applies classifier-free guidance and
+cross-track (mixer) guidance, and returns the (possibly modified) input with the :class:`~synctrack.interfaces.Prediction`;
 :meth:`SamplingRun.finish` puts the known tracks back exactly.
 
 Separation with a Dirac likelihood (MSDM, Mariani et al. 2024) is a property of the run, so every sampler of
@@ -20,14 +20,15 @@ tracks are given; a stochastic step's own noise). A seeded generator therefore r
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
 
 from . import noise as draws
 from .errors import ArgumentError, UserError
-from .interfaces import Diffusion, Prediction, Sampler, SamplingRequest
+from .interfaces import Diffusion, Mixer, Prediction, Sampler, SamplingRequest
 from .interfaces.process import per_song
 from .tracks import TrackInfo
 
@@ -139,6 +140,7 @@ class SamplingRun:
         on_step: Callable[[int, float, torch.Tensor], None] | None,
         dtype: torch.dtype,
         constraint: MixtureConstraint | None = None,
+        mixer_guidance: float = 1.0,
     ) -> None:
         self.denoiser = denoiser
         self.diffusion = diffusion
@@ -149,6 +151,7 @@ class SamplingRun:
         self.generator = generator
         self.context = context
         self.guidance_scale = guidance_scale
+        self.mixer_guidance = mixer_guidance
         self.on_step = on_step
         self.known = known
         self.constraint = constraint
@@ -176,17 +179,29 @@ class SamplingRun:
             x = torch.where(self._known_where, renoised, x)
         if self.constraint is not None:
             x = self.constraint.apply(x)
-        if self.context is not None and self.guidance_scale == 0.0:
-            # exactly the unconditional model (and one pass instead of two)
-            prediction = self.diffusion.predict(self.denoiser, x, levels, self.tracks, None)
+        if self.mixer_guidance == 0.0:  # exactly the tracks without exchange (one pass instead of two)
+            with mixers_switched_off(self.denoiser):
+                prediction = self.guided(x, levels)
         else:
-            prediction = self.diffusion.predict(self.denoiser, x, levels, self.tracks, self.context)
-            if self.context is not None and self.guidance_scale != 1.0:
-                unconditional = self.diffusion.predict(self.denoiser, x, levels, self.tracks, None)
-                prediction = prediction.guide(unconditional, self.guidance_scale)
+            prediction = self.guided(x, levels)
+            if self.mixer_guidance != 1.0:
+                with mixers_switched_off(self.denoiser):
+                    independent = self.guided(x, levels)
+                prediction = prediction.guide(independent, self.mixer_guidance)
         if self.constraint is not None:
             prediction = self.constraint.project(x, prediction, levels)
         return x, prediction
+
+    def guided(self, x: torch.Tensor, levels: torch.Tensor) -> Prediction:
+        """The network's prediction for ``x`` at ``levels`` ``[B]``, with classifier-free guidance."""
+        if self.context is not None and self.guidance_scale == 0.0:
+            # exactly the unconditional model (and one pass instead of two)
+            return self.diffusion.predict(self.denoiser, x, levels, self.tracks, None)
+        prediction = self.diffusion.predict(self.denoiser, x, levels, self.tracks, self.context)
+        if self.context is not None and self.guidance_scale != 1.0:
+            unconditional = self.diffusion.predict(self.denoiser, x, levels, self.tracks, None)
+            prediction = prediction.guide(unconditional, self.guidance_scale)
+        return prediction
 
     def step_done(self, index: int, level: float, x: torch.Tensor) -> None:
         if self.on_step is not None:
@@ -202,21 +217,42 @@ class SamplingRun:
         return torch.where(present, x, torch.zeros_like(x))
 
 
+@contextmanager
+def mixers_switched_off(denoiser: torch.nn.Module) -> Iterator[None]:
+    """Every cross-track :class:`~synctrack.interfaces.Mixer` of ``denoiser`` off (a zero update: each track
+    denoised alone) inside the block, and as it was after."""
+    mixers = [part for part in denoiser.modules() if isinstance(part, Mixer)]
+    before = [mixer.active for mixer in mixers]
+    for mixer in mixers:
+        mixer.active = False
+    try:
+        yield
+    finally:
+        for mixer, active in zip(mixers, before):
+            mixer.active = active
+
+
+def has_mixers(denoiser: torch.nn.Module) -> bool:
+    return any(isinstance(part, Mixer) for part in denoiser.modules())
+
+
 class SamplerBase(Sampler):
     """Validation and the shared machinery; subclasses implement :meth:`run`.
 
-    ``steps`` and ``guidance_scale`` are the recipe defaults that a call may override; ``steps`` None lets
-    the sampler choose (``ddpm``: every training timestep).
+    ``steps``, ``guidance_scale`` and ``mixer_guidance`` are the recipe defaults that a call may override;
+    ``steps`` None lets the sampler choose (``ddpm``: every training timestep).
     """
 
     steps: int | None
     guidance_scale: float
+    mixer_guidance: float
 
-    def __init__(self, steps: int | None, guidance_scale: float = 1.0) -> None:
+    def __init__(self, steps: int | None, guidance_scale: float = 1.0, mixer_guidance: float = 1.0) -> None:
         if steps is not None and steps < 1:
             raise SamplingSettingsError(f"steps must be at least 1, got {steps}")
         self.steps = steps
         self.guidance_scale = guidance_scale
+        self.mixer_guidance = mixer_guidance
 
     def run(self, run: SamplingRun, steps: int | None) -> torch.Tensor:
         """The sampling loop: draw the initial noise, step, and return the final latents."""
@@ -247,6 +283,12 @@ class SamplerBase(Sampler):
         if steps is not None and steps < 1:
             raise SamplingSettingsError(f"steps must be at least 1, got {steps}")
         scale = self.guidance_scale if request.guidance_scale is None else float(request.guidance_scale)
+        mixer_scale = self.mixer_guidance if request.mixer_guidance is None else float(request.mixer_guidance)
+        if mixer_scale != 1.0 and not has_mixers(denoiser):
+            raise SamplingSettingsError(
+                f"mixer guidance {mixer_scale:g} needs cross-track mixers, and this denoiser has none: its tracks are "
+                "denoised independently already; leave mixer guidance at 1"
+            )
         constraint, mixture = None, request.mixture
         if mixture is not None:
             if diffusion.family != "sigma":
@@ -257,6 +299,6 @@ class SamplerBase(Sampler):
             mixture = mixture.to(tracks.instrument_ids.device, dtype)
             constraint = mixture_constraint(mixture, shape, tracks, known_mask, request.mixture_track)
         run = SamplingRun(denoiser, diffusion, shape, tracks, known, known_mask, request.generator, request.context, scale,
-                          request.on_step, dtype, constraint)
+                          request.on_step, dtype, constraint, mixer_scale)
         with torch.no_grad():
             return run.finish(self.run(run, steps))

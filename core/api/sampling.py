@@ -122,6 +122,7 @@ def sample_batches(
     mixture: torch.Tensor | None = None,
     mixture_track: str | None = None,
     guidance: float | None = None,
+    mixer_guidance: float | None = None,
     tempo: float | None = None,
     tags: Sequence[str] | str | None = None,
     prompt: str | None = None,
@@ -165,7 +166,7 @@ def sample_batches(
         if known is not None:
             extra.update(known=known.expand(count, *known.shape[1:]), known_mask=known_mask.expand(count, -1))
         latents = pipeline.sample_latents(count, instrument_ids, steps=steps, generator=generator,
-                                          guidance_scale=guidance, **extra)
+                                          guidance_scale=guidance, mixer_guidance=mixer_guidance, **extra)
         rendered = pipeline.render(latents)
         if rendered.waveforms is None:
             raise UserError("this model decodes to mels but has no vocoder: add model.vocoder (an override) to get audio")
@@ -200,6 +201,9 @@ def sample(source: Source, num: int = 1, *, progress: Callable[[int], None] | No
             list or one string such as ``"key=C,mode=minor"``; a text prompt), with classifier-free ``guidance``;
             a condition the model was not trained with is an error naming what it accepts, and one left out
             is unconditional for its conditioner.
+        mixer_guidance: cross-track guidance w: each denoiser call becomes ``independent + w * (coupled -
+            independent)``, the independent pass with the cross-track mixers switched off; w > 1 strengthens
+            what the mixers add (docs/sampling.md, "Mixer guidance"); default: the recipe's sampler (1: as trained).
         steps, seed, batch_size: sampler steps (default: the recipe's), the random seed, songs per sampler call
             (one random stream serves the whole call, so the batch size changes which draws each song gets).
         normalize: scale each song past full scale down to a peak of 0.99 (one factor per song).

@@ -58,6 +58,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--tags", default=None, metavar="NAME=VALUE,...",
                         help='tags of a model trained with them, e.g. "style=rock,mode=minor"')
     parser.add_argument("--prompt", default=None, metavar="TEXT", help="a text prompt (a model trained with one)")
+    parser.add_argument("--mixer-guidance", type=float, default=None, metavar="W",
+                        help="cross-track guidance: independent + W x (coupled - independent) at every denoiser call, the "
+                             "independent pass with the mixers switched off; W > 1 strengthens what they add, at twice "
+                             "the denoiser calls (default: the recipe's sampler, 1)")
     parser.add_argument("--normalize", action="store_true",
                         help="scale each song that would clip (a track or the mix past full scale) down to a peak of "
                              "0.99, one factor per song so the tracks still sum to the mix (given tracks are scaled too)")
@@ -123,7 +127,8 @@ def run(args: argparse.Namespace) -> int:
         say_conversion(f"--given {names[slot]}={file}", file, rate, clip)
         given[names[slot]] = fit_length(torch.from_numpy(load_audio(file, rate)), clip)
     batches = sample_batches(pipeline, args.num, tracks=None if args.tracks is None else names, given=given,
-                             mixture=mixture, mixture_track=args.mixture_track, guidance=args.guidance, tempo=args.tempo,
+                             mixture=mixture, mixture_track=args.mixture_track, guidance=args.guidance,
+                             mixer_guidance=args.mixer_guidance, tempo=args.tempo,
                              tags=None if args.tags is None else parse_tags(args.tags, "--tags"), prompt=args.prompt, steps=args.steps,
                              seed=args.seed, batch_size=args.batch_size, normalize=args.normalize)
     first = next(batches)  # every check of the request has run: only now is the old output deleted
@@ -149,6 +154,8 @@ def run(args: argparse.Namespace) -> int:
              f"prompt {args.prompt!r}" if args.prompt is not None else ""]
     if any(asked):
         details.append(", ".join(part for part in asked if part) + f", guidance {args.guidance if args.guidance is not None else 'as the recipe'}")
+    if args.mixer_guidance is not None:
+        details.append(f"mixer guidance {args.mixer_guidance:g}")
     write_record(args, pipeline, names, details)
     console.out.print(f"wrote {len(written)} song(s) to {args.out} ({', '.join(details)}); listen: {args.out / 'index.html'}",
                       markup=False)

@@ -9,8 +9,10 @@ Every stage calls the library functions behind the commands (:func:`synctrack.tr
     <out>/<name>/eval-<tracker>.json   the evaluation with that beat tracker (and .csv, .per_song.csv)
 
 A stage is done when its output exists and matches the request: a run whose latest checkpoint has reached
-the asked steps, samples written by that checkpoint (``samples/samples.json``), an evaluation newer than the
-samples with the asked metrics and tracker. An interrupted stage is resumed (training) or redone (sampling,
+the asked steps, samples written by that checkpoint (``samples/samples.json``) with the recipe's sampler, an
+evaluation newer than the samples with the asked metrics and tracker. The sampler plays no part in training,
+so the songs come from the recipe's ``model.sampler`` even where the run stored another: a recipe that differs
+from a trained one only in its sampler (steps, mixer guidance) can sample from that run. An interrupted stage is resumed (training) or redone (sampling,
 evaluation). Evaluations are kept per tracker, so scoring the same songs with another tracker adds a report
 and never replaces one.
 """
@@ -104,24 +106,46 @@ def train_stage(run: RecipeRun, overrides: Sequence[str], steps: int, console: A
     return "ran"
 
 
-def sample_request(checkpoint: str, songs: int, seed: int, steps: int | None) -> dict[str, Any]:
-    """What ``samples/samples.json`` records (the sampler steps in the form earlier versions wrote them)."""
-    return {"checkpoint": checkpoint, "songs": songs, "seed": seed, "args": [] if steps is None else ["--steps", str(steps)]}
+def sample_request(checkpoint: str, songs: int, seed: int, steps: int | None,
+                   sampler: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What ``samples/samples.json`` records (the sampler steps in the form earlier versions wrote them; the
+    recipe's sampler only where it is not the run's own, so that the records of earlier versions still match)."""
+    request = {"checkpoint": checkpoint, "songs": songs, "seed": seed, "args": [] if steps is None else ["--steps", str(steps)]}
+    if sampler is not None:
+        request["sampler"] = sampler
+    return request
 
 
-def sample_stage(run: RecipeRun, songs: int, seed: int, steps: int | None = None) -> str:
+def sampler_change(recipe: Recipe | None, checkpoint: Path) -> dict[str, Any] | None:
+    """``recipe``'s ``model.sampler`` where it differs from the one ``checkpoint`` stores, else None."""
+    import yaml
+
+    from ..training.checkpoint import read_recipe_text
+
+    wanted = None if recipe is None else recipe.get("model.sampler")
+    if wanted is None:
+        return None
+    stored = ((yaml.safe_load(read_recipe_text(checkpoint)) or {}).get("model") or {}).get("sampler")
+    wanted = json.loads(json.dumps(wanted))  # plain dicts and lists, as the stored recipe reads
+    return None if wanted == stored else wanted
+
+
+def sample_stage(run: RecipeRun, songs: int, seed: int, steps: int | None = None, recipe: Recipe | None = None) -> str:
+    """Sample ``songs`` songs from the run's latest checkpoint with ``recipe``'s sampler (default: the run's)."""
     from ..api.sampling import sample_batches
     from ..files import clear_folder, write_text_atomically
     from ..training.checkpoint import latest_checkpoint
 
     checkpoint = latest_checkpoint(run.run)
-    request = sample_request(checkpoint.name, songs, seed, steps)
+    sampler = sampler_change(recipe, checkpoint)
+    request = sample_request(checkpoint.name, songs, seed, steps, sampler)
     marker = run.samples / SAMPLES_MARKER
     if marker.is_file() and json.loads(marker.read_text()) == request:
         return "done"
     if run.samples.exists():  # other songs, or an interrupted attempt: replaced whole
         clear_folder(run.samples)
-    for batch in sample_batches(checkpoint, songs, seed=seed, steps=steps):
+    overrides = [] if sampler is None else [f"model.sampler={json.dumps(sampler)}"]
+    for batch in sample_batches(checkpoint, songs, seed=seed, steps=steps, overrides=overrides):
         batch.write(run.samples)
     write_sampling_record(run, checkpoint, request)
     write_text_atomically(marker, json.dumps(request, indent=2))
@@ -141,6 +165,8 @@ def write_sampling_record(run: RecipeRun, checkpoint: Path, request: dict[str, A
         "seed": request["seed"],
         "recipe": read_recipe_text(checkpoint),
     }
+    if "sampler" in request:  # the run's recipe above, sampled with the ablation recipe's sampler
+        record["sampling"] = f"the recipe's sampler: {json.dumps(request['sampler'])}"
     write_text_atomically(run.samples / SAMPLING_RECORD, json.dumps(record, indent=2) + "\n")
 
 
@@ -208,6 +234,6 @@ def run_recipe(
     stage("train", lambda: train_stage(run, overrides, steps, console, None if on_stage is None else
                                        lambda text: on_stage(run, text)))
     references = render_references(recipe, songs, references_root)
-    stage("sample", lambda: sample_stage(run, songs, seed, sample_steps))
+    stage("sample", lambda: sample_stage(run, songs, seed, sample_steps, recipe))
     stage("eval", lambda: eval_stage(run, references.codec, workers))
     return run, references

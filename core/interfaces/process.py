@@ -143,6 +143,10 @@ class SamplingRequest:
         context, guidance_scale: a condition, with classifier-free guidance ``uncond + w * (cond - uncond)``
             (the unconditional pass runs with ``context=None``); w = 1 runs the conditional pass only, w = 0
             the unconditional pass only; None: the sampler's recipe default.
+        mixer_guidance: cross-track guidance ``independent + w * (coupled - independent)``, where the
+            independent pass runs the same denoiser with every cross-track mixer switched off (each track
+            alone) and the coupled pass runs it whole: w > 1 strengthens what the mixers add, w = 1 is the
+            model as trained (one pass), w = 0 its tracks without exchange; None: the sampler's recipe default.
         mixture, mixture_track: ``[B, ...]`` (one track's latent shape): separation by a Dirac likelihood
             (MSDM). The present tracks are constrained to sum to it: before every network evaluation track
             ``mixture_track`` (default: the first present track that is not given) is set to the mixture
@@ -161,6 +165,7 @@ class SamplingRequest:
     context: Any = None
     steps: int | None = None
     guidance_scale: float | None = None
+    mixer_guidance: float | None = None
     on_step: Callable[[int, float, torch.Tensor], None] | None = None
     mixture: torch.Tensor | None = None
     mixture_track: int | None = None

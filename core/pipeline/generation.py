@@ -55,6 +55,7 @@ class Generation:
         generator: torch.Generator | None = None,
         context: Any = None,
         guidance_scale: float | None = None,
+        mixer_guidance: float | None = None,
         length: int | None = None,
         latent_shape: Sequence[int] | None = None,
         on_step: Callable[[int, float, torch.Tensor], None] | None = None,
@@ -67,7 +68,8 @@ class Generation:
         it becomes the denoiser's condition or the sampler's sum constraint, as :attr:`mixture_use` says;
         ``mixture_track`` is the track a sum constraint solves for (default: the first free one).
         ``context`` (a condition of the denoiser's ``context_kind``) and ``mixture`` may have one song,
-        shared by all ``num``.
+        shared by all ``num``. ``mixer_guidance`` w strengthens what the cross-track mixers add (see
+        :class:`~synctrack.interfaces.SamplingRequest`; None: the recipe's sampler setting).
         """
         info = self.resolve_tracks(num, tracks)
         per_track = tuple(latent_shape) if latent_shape is not None else self.latent_shape(length)
@@ -101,7 +103,8 @@ class Generation:
         self.eval()
         try:
             request = SamplingRequest(shape, info, known=known, known_mask=known_mask, generator=generator, context=context,
-                                      steps=steps, guidance_scale=guidance_scale, on_step=on_step, **constraint)
+                                      steps=steps, guidance_scale=guidance_scale, mixer_guidance=mixer_guidance,
+                                      on_step=on_step, **constraint)
             return self.sampler.sample(self.denoiser, self.diffusion, request)
         finally:
             self.train(was_training)

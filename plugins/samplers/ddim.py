@@ -36,8 +36,9 @@ class DDIMSampler(SamplerBase):
         steps_offset: int = 1,
         final_alpha: Literal["one", "first"] = "one",
         guidance_scale: float = 1.0,
+        mixer_guidance: float = 1.0,
     ) -> None:
-        super().__init__(steps, guidance_scale)
+        super().__init__(steps, guidance_scale, mixer_guidance)
         if eta < 0:
             raise SamplingSettingsError(f"eta must be >= 0, got {eta}")
         self.eta = eta

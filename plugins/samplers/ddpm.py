@@ -33,8 +33,9 @@ class DDPMSampler(SamplerBase):
         timestep_spacing: Literal["leading", "trailing", "linspace"] = "leading",
         steps_offset: int = 0,
         guidance_scale: float = 1.0,
+        mixer_guidance: float = 1.0,
     ) -> None:
-        super().__init__(steps, guidance_scale)
+        super().__init__(steps, guidance_scale, mixer_guidance)
         self.variance = variance
         self.timestep_spacing = timestep_spacing
         self.steps_offset = steps_offset

@@ -52,8 +52,9 @@ class DPMSolverPPSampler(SamplerBase):
         timestep_spacing: Literal["linspace", "leading", "trailing"] = "linspace",
         steps_offset: int = 0,
         guidance_scale: float = 1.0,
+        mixer_guidance: float = 1.0,
     ) -> None:
-        super().__init__(steps, guidance_scale)
+        super().__init__(steps, guidance_scale, mixer_guidance)
         self.order = order
         self.timestep_spacing = timestep_spacing
         self.steps_offset = steps_offset

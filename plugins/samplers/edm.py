@@ -45,9 +45,10 @@ class _EDMSampler(SamplerBase):
         churn_sigma_max: float = float("inf"),
         churn_noise: float = 1.0,
         guidance_scale: float = 1.0,
+        mixer_guidance: float = 1.0,
         resamples: int = 1,
     ) -> None:
-        super().__init__(steps, guidance_scale)
+        super().__init__(steps, guidance_scale, mixer_guidance)
         if not 0 < sigma_min < sigma_max:
             raise SamplingSettingsError(f"need 0 < sigma_min < sigma_max, got sigma_min={sigma_min}, sigma_max={sigma_max}")
         if churn < 0:

@@ -117,6 +117,7 @@ def test_songs_past_full_scale_are_named_and_normalize_scales_them_down(trained,
         (["model.denoiser.hidden=8"], "do not fit the model its recipe builds"),
         (["--steps", "500"], "steps must be in 1 .. 100 (the diffusion's timesteps), got 500"),
         (["model.sampler.eta=-1"], "eta must be >= 0, got -1"),
+        (["--mixer-guidance", "2"], "mixer guidance 2 needs cross-track mixers, and this denoiser has none"),
         (["model.denoiser.nan_after_calls=1"], "the model produced NaN or infinite audio (songs 0 .. 0)"),
     ],
 )
