@@ -152,6 +152,9 @@ class SamplingRun:
         self.context = context
         self.guidance_scale = guidance_scale
         self.mixer_guidance = mixer_guidance
+        # the network the diffusion calls: guided by its mixers on the raw output, so that a diffusion's
+        # clipping of the clean estimate (clip_x0) bounds the guided estimate, not each pass before guidance
+        self.network = denoiser if mixer_guidance in (0.0, 1.0) else MixerGuided(denoiser, mixer_guidance)
         self.on_step = on_step
         self.known = known
         self.constraint = constraint
@@ -184,10 +187,6 @@ class SamplingRun:
                 prediction = self.guided(x, levels)
         else:
             prediction = self.guided(x, levels)
-            if self.mixer_guidance != 1.0:
-                with mixers_switched_off(self.denoiser):
-                    independent = self.guided(x, levels)
-                prediction = prediction.guide(independent, self.mixer_guidance)
         if self.constraint is not None:
             prediction = self.constraint.project(x, prediction, levels)
         return x, prediction
@@ -196,10 +195,10 @@ class SamplingRun:
         """The network's prediction for ``x`` at ``levels`` ``[B]``, with classifier-free guidance."""
         if self.context is not None and self.guidance_scale == 0.0:
             # exactly the unconditional model (and one pass instead of two)
-            return self.diffusion.predict(self.denoiser, x, levels, self.tracks, None)
-        prediction = self.diffusion.predict(self.denoiser, x, levels, self.tracks, self.context)
+            return self.diffusion.predict(self.network, x, levels, self.tracks, None)
+        prediction = self.diffusion.predict(self.network, x, levels, self.tracks, self.context)
         if self.context is not None and self.guidance_scale != 1.0:
-            unconditional = self.diffusion.predict(self.denoiser, x, levels, self.tracks, None)
+            unconditional = self.diffusion.predict(self.network, x, levels, self.tracks, None)
             prediction = prediction.guide(unconditional, self.guidance_scale)
         return prediction
 
@@ -230,6 +229,22 @@ def mixers_switched_off(denoiser: torch.nn.Module) -> Iterator[None]:
     finally:
         for mixer, active in zip(mixers, before):
             mixer.active = active
+
+
+class MixerGuided(torch.nn.Module):
+    """``denoiser`` guided by its cross-track mixers: ``independent + scale * (coupled - independent)`` on the
+    network output ``[B, S, ...]``, the independent pass with every mixer switched off."""
+
+    def __init__(self, denoiser: torch.nn.Module, scale: float) -> None:
+        super().__init__()
+        self.denoiser = denoiser
+        self.scale = scale
+
+    def forward(self, x: torch.Tensor, level: torch.Tensor, tracks: TrackInfo, context: Any = None) -> torch.Tensor:
+        coupled = self.denoiser(x, level, tracks, context)
+        with mixers_switched_off(self.denoiser):
+            independent = self.denoiser(x, level, tracks, context)
+        return independent + self.scale * (coupled - independent)
 
 
 def has_mixers(denoiser: torch.nn.Module) -> bool:

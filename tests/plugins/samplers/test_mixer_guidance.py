@@ -47,9 +47,10 @@ class WithMixer(FixedFunction):
         return super().forward(x, noise_level, tracks, context) + update
 
 
-def sample(name, denoiser, sampler_arguments=None, **request):
+def sample(name, denoiser, sampler_arguments=None, diffusion=None, **request):
     sampler = get_registry().get("sampler", name).factory(steps=5, **(sampler_arguments or {}))
-    diffusion = DDPM(num_timesteps=100) if sampler.diffusion_family == "timestep" else EDM()
+    if diffusion is None:
+        diffusion = DDPM(num_timesteps=100) if sampler.diffusion_family == "timestep" else EDM()
     tracks = TrackInfo.full([0, 1, 2], batch_size=SHAPE[0])
     return sampler.sample(denoiser, diffusion, SamplingRequest(SHAPE, tracks, generator=torch.Generator().manual_seed(0),
                                                                **request))
@@ -65,6 +66,14 @@ def test_guidance_w_scales_what_the_mixers_add(name):
     assert torch.equal(sample(name, WithMixer(0.7), {"mixer_guidance": 2.5}, mixer_guidance=1.0), sample(name, WithMixer(0.7)))
     # w = 0 is the model with its tracks alone, exactly
     assert torch.equal(sample(name, WithMixer(0.7), mixer_guidance=0.0), sample(name, WithMixer(0.0)))
+
+
+@pytest.mark.parametrize("prediction", ["epsilon", "v"])
+def test_a_clipped_clean_estimate_is_clipped_after_guidance(prediction):
+    """Guidance acts on the network's output, so clip_x0 bounds the guided estimate: still the scaled mixer."""
+    clipped = DDPM(num_timesteps=100, clip_x0=0.5, prediction=prediction)
+    guided = sample("ddim", WithMixer(0.7), diffusion=clipped, mixer_guidance=2.5)
+    assert relative_error(guided, sample("ddim", WithMixer(0.7 * 2.5), diffusion=clipped)) < 1e-5
 
 
 @pytest.mark.parametrize("name", ["ddim", "edm_heun"])
