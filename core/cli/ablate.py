@@ -123,6 +123,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     for seed in range(args.seeds):
         out = args.out if args.seeds == 1 else args.out / f"seed-{seed}"
+        trained: dict[str, Path] = {}  # recipes that differ only in how they sample share one training
         for path in recipes:
             if path in failures:
                 continue
@@ -134,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
                 run_, references = run_recipe(
                     path, out, steps, args.samples, references_root, [*per_recipe[path, seed], *seeded], args.seed + seed,
                     args.sample_steps, args.workers, tracker=args.tracker, console=console.err,
-                    on_stage=lambda r, stage: console.out.print(f"[bold]{r.name}[/bold]: {stage}"),
+                    on_stage=lambda r, stage: console.out.print(f"[bold]{r.name}[/bold]: {stage}"), trained=trained,
                 )
             except StoppedBySignal:  # a preemption stops the whole ablation (exit 143), not just this recipe
                 raise

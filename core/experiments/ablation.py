@@ -12,7 +12,8 @@ A stage is done when its output exists and matches the request: a run whose late
 the asked steps, samples written by that checkpoint (``samples/samples.json``) with the recipe's sampler, an
 evaluation newer than the samples with the asked metrics and tracker. The sampler plays no part in training,
 so the songs come from the recipe's ``model.sampler`` even where the run stored another: a recipe that differs
-from a trained one only in its sampler (steps, mixer guidance) can sample from that run. An interrupted stage is resumed (training) or redone (sampling,
+from a trained one only in its sampler (steps, mixer guidance) can sample from that run, and within one ablation
+it does: its run is a copy (hard links) of the twin's, not a second training of the same model. An interrupted stage is resumed (training) or redone (sampling,
 evaluation). Evaluations are kept per tracker, so scoring the same songs with another tracker adds a report
 and never replaces one.
 """
@@ -73,6 +74,41 @@ def _report_matches(report: Path, metrics: Sequence[str], tracker: str, newer_th
     except (OSError, json.JSONDecodeError):
         return False
     return found.get("metrics") == list(metrics) and (found.get("tracker") or {}).get("name") == tracker
+
+
+# what names a recipe or only changes how it samples: recipes equal but for these train the same model
+NOT_TRAINING = (("name",), ("description",), ("model", "sampler"))
+
+
+def training_key(recipe: Recipe) -> str:
+    """A key equal for two recipes (overrides applied) that train the same model: the resolved recipe without
+    its name, description and sampler."""
+    data = json.loads(json.dumps(recipe.data, default=str))
+    for path in NOT_TRAINING:
+        node = data
+        for key in path[:-1]:
+            node = node.get(key) if isinstance(node, dict) else None
+        if isinstance(node, dict):
+            node.pop(path[-1], None)
+    return json.dumps(data, sort_keys=True)
+
+
+def copy_run(source: Path, target: Path) -> None:
+    """``target`` as a copy of run folder ``source``: hard links where the file system allows them (no space
+    taken; checkpoints are never written in place), else copies; written whole under a temporary name first."""
+    import os
+    import shutil
+
+    def link(src: str, dst: str) -> None:
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst)
+
+    partial = target.with_name(f".{target.name}.copying")
+    shutil.rmtree(partial, ignore_errors=True)
+    shutil.copytree(source, partial, copy_function=link, ignore=shutil.ignore_patterns(".synctrack.lock"))
+    partial.rename(target)
 
 
 def recipe_name(recipe: Recipe, path: Path) -> str:
@@ -216,15 +252,25 @@ def run_recipe(
     on_stage: Callable[[RecipeRun, str], None] | None = None,
     tracker: str = DEFAULT_TRACKER,
     console: Any = None,
+    trained: dict[str, Path] | None = None,
 ) -> tuple[RecipeRun, References]:
     """Train, sample and evaluate one recipe under ``out/<name>``; returns the run and its references.
 
     The references (held-out songs, raw and through the recipe's front end) are rendered once per front end
-    and shared by every recipe that has the same one.
+    and shared by every recipe that has the same one. ``trained`` maps :func:`training_key` to the runs
+    trained so far in this ablation: a recipe whose twin is there starts from a copy of its run, and a
+    recipe's run is added once trained.
     """
     recipe = load_recipe(path, overrides).validate()
     name = recipe_name(recipe, path)
     run = RecipeRun(recipe=path, name=name, folder=out / name, tracker=tracker)
+    key = training_key(recipe)
+    twin = None if trained is None else trained.get(key)
+    if twin is not None and twin != run.run and not run.run.exists() and (_latest_step(twin) or 0) >= steps:
+        run.folder.mkdir(parents=True, exist_ok=True)
+        copy_run(twin, run.run)
+        if on_stage is not None:
+            on_stage(run, f"trains exactly as {twin.parent.name}: its run copied (hard links), not trained again")
 
     def stage(label: str, action: Callable[[], str]) -> None:
         if on_stage is not None:
@@ -234,6 +280,8 @@ def run_recipe(
     stage("train", lambda: train_stage(run, overrides, steps, console, None if on_stage is None else
                                        lambda text: on_stage(run, text)))
     references = render_references(recipe, songs, references_root)
+    if trained is not None:
+        trained.setdefault(key, run.run)
     stage("sample", lambda: sample_stage(run, songs, seed, sample_steps, recipe))
     stage("eval", lambda: eval_stage(run, references.codec, workers))
     return run, references

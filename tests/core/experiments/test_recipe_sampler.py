@@ -41,3 +41,28 @@ def test_the_recipes_sampler_samples_and_an_unchanged_one_keeps_the_old_record(r
     assert not torch.allclose(guided, plain)
     assert "mixer_guidance" in json.loads((run.samples / "sampling.json").read_text())["sampling"]
     assert sample_stage(run, 2, seed=0, recipe=guided_recipe) == "done"
+
+
+def test_recipes_that_differ_only_in_their_sampler_share_one_training(cli, repo, tmp_path, tiny_overrides, tiny_env):
+    out = tmp_path / "ablate"
+    result = cli("ablate", str(repo / "recipes/bench/synctrack.yaml"), str(repo / "recipes/bench/mixer-guidance.yaml"),
+                 *tiny_overrides, "--train-steps", "1", "--samples", "1", "--workers", "1", "--tracker", "librosa",
+                 "--out", str(out), env={**tiny_env, "COLUMNS": "200"})
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
+    assert "trains exactly as bench-synctrack: its run copied" in " ".join(result.stdout.split())
+    ours, theirs = (out / name / "run" / "checkpoints" / "step_00000001" / "model.safetensors"
+                    for name in ("bench-mixer-guidance", "bench-synctrack"))
+    assert ours.stat().st_ino == theirs.stat().st_ino  # one training, linked
+    marker = json.loads((out / "bench-mixer-guidance" / "samples" / SAMPLES_MARKER).read_text())
+    assert marker["sampler"]["mixer_guidance"] == 2.0
+    assert "sampler" not in json.loads((out / "bench-synctrack" / "samples" / SAMPLES_MARKER).read_text())
+
+
+def test_the_training_key_ignores_only_name_description_and_sampler(repo):
+    from synctrack.experiments.ablation import training_key
+
+    base = load_recipe(repo / "recipes/bench/synctrack.yaml")
+    assert training_key(base) == training_key(load_recipe(repo / "recipes/bench/mixer-guidance.yaml"))
+    assert training_key(base) == training_key(base.with_overrides(["name=other", "model.sampler.steps=50"]))
+    assert training_key(base) != training_key(base.with_overrides(["train.seed=1"]))
+    assert training_key(base) != training_key(load_recipe(repo / "recipes/bench/no-global.yaml"))
