@@ -151,10 +151,9 @@ class SamplingRun:
         self.generator = generator
         self.context = context
         self.guidance_scale = guidance_scale
-        self.mixer_guidance = mixer_guidance
         # the network the diffusion calls: guided by its mixers on the raw output, so that a diffusion's
         # clipping of the clean estimate (clip_x0) bounds the guided estimate, not each pass before guidance
-        self.network = denoiser if mixer_guidance in (0.0, 1.0) else MixerGuided(denoiser, mixer_guidance)
+        self.network = denoiser if mixer_guidance == 1.0 else MixerGuided(denoiser, mixer_guidance)
         self.on_step = on_step
         self.known = known
         self.constraint = constraint
@@ -182,11 +181,7 @@ class SamplingRun:
             x = torch.where(self._known_where, renoised, x)
         if self.constraint is not None:
             x = self.constraint.apply(x)
-        if self.mixer_guidance == 0.0:  # exactly the tracks without exchange (one pass instead of two)
-            with mixers_switched_off(self.denoiser):
-                prediction = self.guided(x, levels)
-        else:
-            prediction = self.guided(x, levels)
+        prediction = self.guided(x, levels)
         if self.constraint is not None:
             prediction = self.constraint.project(x, prediction, levels)
         return x, prediction
@@ -233,7 +228,8 @@ def mixers_switched_off(denoiser: torch.nn.Module) -> Iterator[None]:
 
 class MixerGuided(torch.nn.Module):
     """``denoiser`` guided by its cross-track mixers: ``independent + scale * (coupled - independent)`` on the
-    network output ``[B, S, ...]``, the independent pass with every mixer switched off."""
+    network output ``[B, S, ...]``, the independent pass with every mixer switched off (scale 0: that pass alone,
+    exactly)."""
 
     def __init__(self, denoiser: torch.nn.Module, scale: float) -> None:
         super().__init__()
@@ -241,9 +237,11 @@ class MixerGuided(torch.nn.Module):
         self.scale = scale
 
     def forward(self, x: torch.Tensor, level: torch.Tensor, tracks: TrackInfo, context: Any = None) -> torch.Tensor:
-        coupled = self.denoiser(x, level, tracks, context)
         with mixers_switched_off(self.denoiser):
             independent = self.denoiser(x, level, tracks, context)
+        if self.scale == 0.0:
+            return independent
+        coupled = self.denoiser(x, level, tracks, context)
         return independent + self.scale * (coupled - independent)
 
 

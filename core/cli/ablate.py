@@ -103,11 +103,11 @@ def run(args: argparse.Namespace) -> int:
     # the overrides of each recipe and seed: the shared ones, then the seed's start (the paper's protocol)
     per_recipe: dict[tuple[Path, int], list[str]] = {}
     for path in recipes:  # check every recipe, and every seed's start, before spending hours on the first
+        base = load_recipe(path, overrides)
         for seed in range(args.seeds):
             per_recipe[path, seed] = list(overrides)
             if args.start_from is not None:
-                start = start_of_seed(args.start_from, seed)
-                per_recipe[path, seed] += shared_start_overrides(load_recipe(path, overrides), start)
+                per_recipe[path, seed] += shared_start_overrides(base, start_of_seed(args.start_from, seed))
         recipe = load_recipe(path, per_recipe[path, 0]).validate()
         name = str(recipe.get("name") or path.stem)
         if name in names:

@@ -10,12 +10,13 @@ Every stage calls the library functions behind the commands (:func:`synctrack.tr
 
 A stage is done when its output exists and matches the request: a run whose latest checkpoint has reached
 the asked steps, samples written by that checkpoint (``samples/samples.json``) with the recipe's sampler, an
-evaluation newer than the samples with the asked metrics and tracker. The sampler plays no part in training,
-so the songs come from the recipe's ``model.sampler`` even where the run stored another: a recipe that differs
-from a trained one only in its sampler (steps, mixer guidance) can sample from that run, and within one ablation
-it does: its run is a copy (hard links) of the twin's, not a second training of the same model. An interrupted stage is resumed (training) or redone (sampling,
-evaluation). Evaluations are kept per tracker, so scoring the same songs with another tracker adds a report
-and never replaces one.
+evaluation newer than the samples with the asked metrics and tracker. An interrupted stage is resumed
+(training) or redone (sampling, evaluation). Evaluations are kept per tracker, so scoring the same songs with
+another tracker adds a report and never replaces one.
+
+The sampler plays no part in training, so the songs come from the recipe's ``model.sampler`` even where the
+run stored another. Within one ablation, a recipe that differs from another only in its name, description and
+sampler (steps, mixer guidance) gets a copy (hard links) of that one's run instead of a second training.
 """
 
 from __future__ import annotations
