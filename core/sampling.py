@@ -28,7 +28,7 @@ import torch
 
 from . import noise as draws
 from .errors import ArgumentError, UserError
-from .interfaces import Diffusion, Mixer, Prediction, Sampler, SamplingRequest
+from .interfaces import Diffusion, Prediction, Sampler, SamplingRequest, mixers_in
 from .interfaces.process import per_song
 from .tracks import TrackInfo
 
@@ -151,9 +151,11 @@ class SamplingRun:
         self.generator = generator
         self.context = context
         self.guidance_scale = guidance_scale
-        # the network the diffusion calls: guided by its mixers on the raw output, so that a diffusion's
-        # clipping of the clean estimate (clip_x0) bounds the guided estimate, not each pass before guidance
-        self.network = denoiser if mixer_guidance == 1.0 else MixerGuided(denoiser, mixer_guidance)
+        # the network the diffusion calls, both guidances acting on its raw output (as diffusers' pipelines
+        # guide the noise prediction), so that a diffusion's clipping of the clean estimate (clip_x0) bounds
+        # the guided estimate instead of each pass before guidance
+        network = denoiser if mixer_guidance == 1.0 else MixerGuided(denoiser, mixer_guidance)
+        self.network = network if context is None or guidance_scale == 1.0 else ConditionGuided(network, guidance_scale)
         self.on_step = on_step
         self.known = known
         self.constraint = constraint
@@ -181,21 +183,10 @@ class SamplingRun:
             x = torch.where(self._known_where, renoised, x)
         if self.constraint is not None:
             x = self.constraint.apply(x)
-        prediction = self.guided(x, levels)
+        prediction = self.diffusion.predict(self.network, x, levels, self.tracks, self.context)
         if self.constraint is not None:
             prediction = self.constraint.project(x, prediction, levels)
         return x, prediction
-
-    def guided(self, x: torch.Tensor, levels: torch.Tensor) -> Prediction:
-        """The network's prediction for ``x`` at ``levels`` ``[B]``, with classifier-free guidance."""
-        if self.context is not None and self.guidance_scale == 0.0:
-            # exactly the unconditional model (and one pass instead of two)
-            return self.diffusion.predict(self.network, x, levels, self.tracks, None)
-        prediction = self.diffusion.predict(self.network, x, levels, self.tracks, self.context)
-        if self.context is not None and self.guidance_scale != 1.0:
-            unconditional = self.diffusion.predict(self.network, x, levels, self.tracks, None)
-            prediction = prediction.guide(unconditional, self.guidance_scale)
-        return prediction
 
     def step_done(self, index: int, level: float, x: torch.Tensor) -> None:
         if self.on_step is not None:
@@ -215,7 +206,7 @@ class SamplingRun:
 def mixers_switched_off(denoiser: torch.nn.Module) -> Iterator[None]:
     """Every cross-track :class:`~synctrack.interfaces.Mixer` of ``denoiser`` off (a zero update: each track
     denoised alone) inside the block, and as it was after."""
-    mixers = [part for part in denoiser.modules() if isinstance(part, Mixer)]
+    mixers = mixers_in(denoiser)
     before = [mixer.active for mixer in mixers]
     for mixer in mixers:
         mixer.active = False
@@ -245,8 +236,28 @@ class MixerGuided(torch.nn.Module):
         return independent + self.scale * (coupled - independent)
 
 
+class ConditionGuided(torch.nn.Module):
+    """``network`` under classifier-free guidance: ``unconditional + scale * (conditional - unconditional)`` on
+    the network output ``[B, S, ...]``, the unconditional pass with ``context=None``. Scale 0 is that pass
+    alone, exactly (MSG-LD's "total generation"); a call without a context is the plain network."""
+
+    def __init__(self, network: torch.nn.Module, scale: float) -> None:
+        super().__init__()
+        self.network = network
+        self.scale = scale
+
+    def forward(self, x: torch.Tensor, level: torch.Tensor, tracks: TrackInfo, context: Any = None) -> torch.Tensor:
+        if context is None:
+            return self.network(x, level, tracks, None)
+        unconditional = self.network(x, level, tracks, None)
+        if self.scale == 0.0:
+            return unconditional
+        conditional = self.network(x, level, tracks, context)
+        return unconditional + self.scale * (conditional - unconditional)
+
+
 def has_mixers(denoiser: torch.nn.Module) -> bool:
-    return any(isinstance(part, Mixer) for part in denoiser.modules())
+    return bool(mixers_in(denoiser))
 
 
 class SamplerBase(Sampler):

@@ -12,7 +12,7 @@ from .evaluation import (
     AudioMetric, BeatSet, BeatTracker, DistributionMetric, Embedder, EmbeddingSet, Metric, MetricValue, RhythmMetric,
     TrackFiles,
 )
-from .model import Conditioner, Denoiser, Encoder, Mixer, SongConditioner, Vocoder
+from .model import Conditioner, Denoiser, Encoder, Mixer, SongConditioner, Vocoder, mixers_in
 from .trainable import TrainableEncoder, TrainableVocoder, VocoderAdversary
 from .process import FAMILIES, Diffusion, Prediction, Sampler, SamplingRequest, SigmaDiffusion, TimestepDiffusion
 
@@ -53,6 +53,7 @@ __all__ = [
     "Metric",
     "MetricValue",
     "Mixer",
+    "mixers_in",
     "Prediction",
     "RhythmMetric",
     "TrackFiles",

@@ -162,6 +162,11 @@ class Mixer(PartInterface, nn.Module):
         return None
 
 
+def mixers_in(module: nn.Module) -> list[Mixer]:
+    """Every cross-track :class:`Mixer` inside ``module`` (itself included), in module order."""
+    return [part for part in module.modules() if isinstance(part, Mixer)]
+
+
 class Conditioner(PartInterface, nn.Module):
     """Per-track embeddings from track identities: ``TrackInfo [B, S]`` -> ``[B, S, embedding_dim]``.
 

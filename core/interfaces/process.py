@@ -35,19 +35,12 @@ class Prediction:
         x0: ``[B, S, ...]`` the denoised estimate.
         noise: ``[B, S, ...]`` the estimate of the noise in the input (epsilon).
 
-    Both are affine in the raw network output at a fixed input and level, so classifier-free guidance may
-    combine predictions instead of raw outputs: :meth:`guide` gives exactly what guiding the raw outputs gives.
+    Both are affine in the raw network output at a fixed input and level, except where a diffusion clips the
+    clean estimate (``clip_x0``); guidance therefore acts on the raw output (:mod:`synctrack.sampling`).
     """
 
     x0: torch.Tensor
     noise: torch.Tensor
-
-    def guide(self, unconditional: Prediction, scale: float) -> Prediction:
-        """``unconditional + scale * (self - unconditional)``: scale 1 is ``self``, 0 the unconditional."""
-        return Prediction(
-            unconditional.x0 + scale * (self.x0 - unconditional.x0),
-            unconditional.noise + scale * (self.noise - unconditional.noise),
-        )
 
 
 def per_song(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from torch import nn
 
-from ..interfaces import Mixer
+from ..interfaces import mixers_in
 
 
 def stage_mixers(modules: Iterable[nn.Module], step: int, mixers_from_step: int) -> set[int]:
@@ -23,9 +23,8 @@ def stage_mixers(modules: Iterable[nn.Module], step: int, mixers_from_step: int)
     active = step >= mixers_from_step
     idle: set[int] = set()
     for module in modules:
-        for part in module.modules():
-            if isinstance(part, Mixer):
-                part.active = active
-                if not active:
-                    idle.update(id(parameter) for parameter in part.parameters())
+        for mixer in mixers_in(module):
+            mixer.active = active
+            if not active:
+                idle.update(id(parameter) for parameter in mixer.parameters())
     return idle

@@ -172,6 +172,22 @@ def test_classifier_free_guidance_combines_conditional_and_unconditional(name):
     assert CountingFunction.calls == 2 * single  # scale 1 runs the conditional pass only
 
 
+@pytest.mark.parametrize("prediction", ["epsilon", "v"])
+def test_guidance_acts_on_the_raw_output_so_a_clipped_estimate_is_clipped_after_it(prediction):
+    """As diffusers' pipelines guide the noise prediction before the scheduler clips: with clip_x0, guidance w
+    with context c must still equal plain c * w. Guiding each clipped pass instead fails this."""
+    diffusion, tracks = DDPM(num_timesteps=100, clip_x0=0.5, prediction=prediction), TrackInfo.full([0, 1, 2], batch_size=2)
+    context = 0.3 * torch.randn(SHAPE, generator=torch.Generator().manual_seed(3))
+
+    def run(**kwargs):
+        return make_sampler("ddim", steps=5).sample(FixedFunction(), diffusion, SamplingRequest(SHAPE, tracks,
+            generator=torch.Generator().manual_seed(0), **kwargs))
+
+    guided = run(context=context, guidance_scale=2.5)
+    assert relative_error(guided, run(context=2.5 * context)) < 1e-5
+    assert torch.equal(run(context=context, guidance_scale=0.0), run())
+
+
 # -- seeding and errors -----------------------------------------------------------------------------------
 
 
