@@ -9,6 +9,9 @@ By default the models are the weights shipped in ``recipes/bench/weights/`` (tra
 on exactly those recipes; docs/results.md gives the commands and times), so the demo only samples and scores.
 ``--train`` (or ``--steps``, ``--tracks``, overrides) trains both recipes from scratch instead, with the same
 trainer as ``synctrack train``. No data, download or GPU is needed; running it again reuses what is done.
+
+``--mixer-guidance W`` adds a third column: SyncTrack's own weights sampled with mixer guidance W
+(``recipes/bench/mixer-guidance.yaml``, docs/sampling.md), at twice the denoiser calls; it trains nothing more.
 """
 
 from __future__ import annotations
@@ -22,9 +25,11 @@ from pathlib import Path
 from ..errors import UserError
 from ..experiments.ablation import DEFAULT_TRACKER
 from . import console
-from .arguments import positive_int
+from .arguments import at_least, positive_int
 
 DEMO_RECIPES = ("bench/synctrack.yaml", "bench/no-mixers.yaml")
+# SyncTrack's weights sampled with mixer guidance: the recipe trains exactly as DEMO_RECIPES[0]
+GUIDED_RECIPE = "bench/mixer-guidance.yaml"
 WEIGHTS_FOLDER = "bench/weights"
 TRAIN_STEPS = 150  # --train without --steps: what fits the demo's few minutes (shows little; see docs/results.md)
 
@@ -47,6 +52,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=0, help="sampling seed: both models start from the same noise (default 0)")
     parser.add_argument("--sample-steps", type=positive_int, default=None, help="sampler steps (default: the recipes', DDIM 25)")
     parser.add_argument("--tracker", default=DEFAULT_TRACKER, metavar="NAME", help=f"beat tracker (default {DEFAULT_TRACKER})")
+    parser.add_argument("--mixer-guidance", type=at_least(float, 0), default=None, metavar="W",
+                        help="add a third column: SyncTrack's weights sampled with mixer guidance W (e.g. 2), "
+                             "independent + W x (coupled - independent); no extra training (docs/sampling.md)")
     parser.set_defaults(handler=run)
 
 
@@ -60,6 +68,16 @@ def track_overrides(tracks: str | None) -> list[str]:
     return [f"data.tracks={listed}", f"model.denoiser.conditioner.vocabulary={listed}"]
 
 
+def demo_arms(folder: Path, mixer_guidance: float | None) -> list[tuple[Path, list[str]]]:
+    """``(recipe path, the arm's own overrides)`` of every column, the model without mixers last (the sync gap's
+    baseline): SyncTrack, SyncTrack with mixer guidance (when asked), no mixers."""
+    arms = [(folder / DEMO_RECIPES[0], [])]
+    if mixer_guidance is not None:
+        arms.append((folder / GUIDED_RECIPE, [f"model.sampler.mixer_guidance={mixer_guidance:g}",
+                                              f"name=bench-mixer-guidance-{mixer_guidance:g}"]))
+    return [*arms, (folder / DEMO_RECIPES[1], [])]
+
+
 def shipped_weights(folder: Path, recipe) -> Path:
     """Where the shipped weights of ``recipe`` (a loaded recipe) live."""
     return folder / WEIGHTS_FOLDER / f"{recipe.get('name')}.safetensors"
@@ -68,7 +86,7 @@ def shipped_weights(folder: Path, recipe) -> Path:
 def run(args: argparse.Namespace) -> int:
     from ..experiments import comparison_rows, run_recipe, write_comparison
     from ..reports.comparison import write_comparison_page
-    from ..experiments.ablation import check_tracker, reference_eval_stage
+    from ..experiments.ablation import check_tracker, reference_eval_stage, training_key
     from ..experiments.report import TARGET_LABEL, GapReference, table
     from ..experiments.shipped import check_recipe, install_weights, read_shipped
     from ..recipe import load_recipe, looks_like_override
@@ -77,19 +95,25 @@ def run(args: argparse.Namespace) -> int:
         if not looks_like_override(text):
             raise UserError(f"bad override {text!r}: expected KEY=VALUE or ~KEY")
     folder = default_recipe_folder()
-    paths = [folder / name for name in DEMO_RECIPES]
-    for path in paths:
+    arms = demo_arms(folder, args.mixer_guidance)
+    for path, _ in arms:
         if not path.is_file():
             raise UserError(f"demo recipe not found: {path}; run from the repository root")
     overrides = [*track_overrides(args.tracks), *args.overrides]
     train = args.train or args.steps is not None or bool(overrides)
-    recipes = [load_recipe(path, overrides).validate() for path in paths]
+    recipes = [load_recipe(path, [*overrides, *own]).validate() for path, own in arms]
     names = [str(recipe.get("name")) for recipe in recipes]
     check_tracker(args.tracker)
+    if args.mixer_guidance is not None and training_key(recipes[1]) != training_key(recipes[0]):
+        raise UserError(f"{arms[1][0]} no longer trains exactly as {arms[0][0]} (it may differ only in name, "
+                        "description and sampler): make it so again, or run the demo without --mixer-guidance")
     steps: dict[str, int] = {}
-    for path, recipe, name in zip(paths, recipes, names):
+    for (path, own), recipe, name in zip(arms, recipes, names):
         if train:
             steps[name] = args.steps or TRAIN_STEPS
+            continue
+        if own:  # the guided arm samples SyncTrack's weights: a copy of its run, made by run_recipe below
+            steps[name] = steps[names[0]]
             continue
         shipped = read_shipped(shipped_weights(folder, recipe))
         check_recipe(shipped, recipe)
@@ -100,11 +124,12 @@ def run(args: argparse.Namespace) -> int:
     where = "trained now" if train else "shipped weights"
     console.out.rule(f"synctrack demo: {' vs '.join(names)} ({where}), {args.songs} songs from the same noise")
     runs = []
-    for path, name in zip(paths, names):
+    trained: dict[str, Path] = {}  # the guided arm starts from a copy of SyncTrack's run (hard links)
+    for (path, own), name in zip(arms, names):
         run_, references = run_recipe(
-            path, args.out, steps[name], args.songs, args.out / "references", overrides, args.seed, args.sample_steps,
-            on_stage=lambda r, stage: console.out.print(f"[bold]{r.name}[/bold]: {stage} ..."), tracker=args.tracker,
-            console=console.err,
+            path, args.out, steps[name], args.songs, args.out / "references", [*overrides, *own], args.seed,
+            args.sample_steps, on_stage=lambda r, stage: console.out.print(f"[bold]{r.name}[/bold]: {stage} ..."),
+            tracker=args.tracker, console=console.err, trained=trained,
         )
         runs.append(run_)
     truth = [(label, reference_eval_stage(folder_, None, args.tracker)) for label, folder_ in
@@ -112,18 +137,19 @@ def run(args: argparse.Namespace) -> int:
     rows = comparison_rows([(r.name, r.evaluation) for r in runs], truth, GapReference(names[-1], TARGET_LABEL))
     console.out.print(table(rows, f"demo: {args.songs} songs per model, beats by {args.tracker} "
                                   f"(FD uses an offline embedding, NOT comparable with published FAD)", console.out.width))
-    console.out.print(verdict(runs[0].evaluation, runs[1].evaluation, names), markup=False)
+    for run_ in runs[:-1]:
+        console.out.print(verdict(run_.evaluation, runs[-1].evaluation, [run_.name, names[-1]]), markup=False)
     pictures = draw_side_by_side(runs, args.out / "side-by-side", args.tracker)
     write_comparison(rows, args.out, f"demo: {args.songs} songs per model, beats by {args.tracker}")
     page = write_comparison_page(args.out, shlex.join(["synctrack", *getattr(args, "argv", [])]))
     console.out.print(
         f"\ngenerated songs:  {', '.join(str(r.samples) for r in runs)} (song_*/: one WAV per track, mix.wav, beats.png)\n"
         f"side by side:     {args.out / 'side-by-side'}/song_*.png ({len(pictures)} pictures: each track's mel and beats, "
-        f"{names[0]} left, {names[1]} right)\n"
+        f"left to right: {', '.join(names)})\n"
         f"held-out songs:   {references.raw}\n"
         f"training runs:    {', '.join(str(r.run) for r in runs)}\n"
         f"evaluations:      {', '.join(str(r.evaluation) for r in runs)} (and .csv, .per_song.csv)\n"
-        f"listen:           {page} (both models' songs side by side, the held-out songs below)\n"
+        f"listen:           {page} (the models' songs side by side, the held-out songs below)\n"
         f"time:             {time.monotonic() - started:.0f} s",
         markup=False,
     )
