@@ -217,6 +217,14 @@ def mixers_switched_off(denoiser: torch.nn.Module) -> Iterator[None]:
             mixer.active = active
 
 
+def extrapolate(weaker: torch.Tensor, stronger: Callable[[], torch.Tensor], scale: float) -> torch.Tensor:
+    """``weaker + scale * (stronger - weaker)``, the guidance both kinds share; at scale 0 ``weaker`` itself and
+    the stronger pass never runs."""
+    if scale == 0.0:
+        return weaker
+    return weaker + scale * (stronger() - weaker)
+
+
 class MixerGuided(torch.nn.Module):
     """``denoiser`` guided by its cross-track mixers: ``independent + scale * (coupled - independent)`` on the
     network output ``[B, S, ...]``, the independent pass with every mixer switched off (scale 0: that pass alone,
@@ -230,10 +238,7 @@ class MixerGuided(torch.nn.Module):
     def forward(self, x: torch.Tensor, level: torch.Tensor, tracks: TrackInfo, context: Any = None) -> torch.Tensor:
         with mixers_switched_off(self.denoiser):
             independent = self.denoiser(x, level, tracks, context)
-        if self.scale == 0.0:
-            return independent
-        coupled = self.denoiser(x, level, tracks, context)
-        return independent + self.scale * (coupled - independent)
+        return extrapolate(independent, lambda: self.denoiser(x, level, tracks, context), self.scale)
 
 
 class ConditionGuided(torch.nn.Module):
@@ -250,10 +255,7 @@ class ConditionGuided(torch.nn.Module):
         if context is None:
             return self.network(x, level, tracks, None)
         unconditional = self.network(x, level, tracks, None)
-        if self.scale == 0.0:
-            return unconditional
-        conditional = self.network(x, level, tracks, context)
-        return unconditional + self.scale * (conditional - unconditional)
+        return extrapolate(unconditional, lambda: self.network(x, level, tracks, context), self.scale)
 
 
 def has_mixers(denoiser: torch.nn.Module) -> bool:

@@ -108,11 +108,11 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"{arms[1][0]} no longer trains exactly as {arms[0][0]} (it may differ only in name, "
                         "description and sampler): make it so again, or run the demo without --mixer-guidance")
     steps: dict[str, int] = {}
-    for (path, own), recipe, name in zip(arms, recipes, names):
+    for (path, _), recipe, name in zip(arms, recipes, names):
         if train:
             steps[name] = args.steps or TRAIN_STEPS
             continue
-        if own:  # the guided arm samples SyncTrack's weights: a copy of its run, made by run_recipe below
+        if path == folder / GUIDED_RECIPE:  # SyncTrack's weights: a copy of its run, made by run_recipe below
             steps[name] = steps[names[0]]
             continue
         shipped = read_shipped(shipped_weights(folder, recipe))
