@@ -10,8 +10,11 @@ output exists, so a stopped study picks up where it was:
   ``benchmarks/learning_speed.py`` (one thread each, the sync probe logged on the way), then
   ``synctrack probe`` on ``--songs`` songs; ``--madmom`` adds ``synctrack ablate`` (CBS, CBD, the sync gap
   closed), about 1.4 s of beat tracking per track, so 16 songs of 16 tracks take minutes per recipe;
-- ``figure``: one figure, quality and cost side by side against S (``OUT/scaling.png``), and
-  ``OUT/scaling.csv`` with every number in it.
+- ``figure``: one figure, quality and cost side by side against S (``OUT/scaling.png``): madmom's sync gap
+  closed, CBS, CBD and IRS with their intervals from each S's ``synctrack ablate`` tables
+  (``OUT/quality/tracks-S/comparison.csv`` and ``paired.csv``), the sync probe, the step time and peak memory;
+  and ``OUT/scaling.csv`` with every number in it. An S's tables may come from elsewhere: docs/scaling.md copies
+  S = 4's from the three-seed bench ablation rather than training those arms again.
 
   python benchmarks/scaling_study.py --out runs/scaling cost
   python benchmarks/scaling_study.py --out runs/scaling quality --steps 300
@@ -75,7 +78,10 @@ def cost_rows(out: Path, counts: tuple[int, ...] = TRACKS) -> list[dict]:
     rows = []
     for tracks in counts:
         for mixer in ("synctrack", "time-only", "mix-attention"):
-            for row in csv.DictReader(next((out / "cost" / f"tracks-{tracks}-{mixer}").glob("model-*.csv")).open()):
+            sweep = next((out / "cost" / f"tracks-{tracks}-{mixer}").glob("model-*.csv"), None)
+            if sweep is None:
+                continue  # not measured: the figure leaves it out
+            for row in csv.DictReader(sweep.open()):
                 if row["status"] != "ok":
                     continue
                 name = mixer if row["variant"] == "with mixers" else "no-mixers"
@@ -124,49 +130,130 @@ def quality_rows(out: Path, counts: tuple[int, ...] = TRACKS) -> list[dict]:
     return rows
 
 
+MADMOM_METRICS = ("CBS gap closed %", "CBD gap closed %", "CBS", "CBD", "IRS")
+GAP_TARGET = "target"  # the gap_note of the held-out row the sync gap is closed towards (synctrack ablate)
+COLOURS = {"no-mixers": "tab:blue", "time-only": "tab:orange", "synctrack": "tab:green", "mix-attention": "tab:red", "data": "black"}
+DODGE = {"no-mixers": -1.5, "time-only": -0.5, "synctrack": 0.5, "mix-attention": 1.5, "data": 0.0}  # so intervals at one S do not hide each other
+
+
+def madmom_rows(out: Path, counts: tuple[int, ...] = TRACKS) -> list[dict]:
+    """``[{tracks, mixer, metric, value, low, high, songs}]`` from each S's ``synctrack ablate`` tables.
+
+    CBS, CBD and IRS come with their song-bootstrap intervals (``comparison.csv``'s model rows), the sync gap
+    closed with its paired interval over songs and seeds (``paired.csv``, against the no-mixer arm), and the
+    held-out songs the gap is closed towards as mixer ``"data"``. An S without ``comparison.csv`` is skipped.
+    """
+    rows = []
+    for tracks in counts:
+        folder = out / "quality" / f"tracks-{tracks}"
+        if not (folder / "comparison.csv").exists():
+            continue
+        names = {recipe_name(recipe(tracks, mixer)): mixer for mixer in MIXERS}
+        for row in csv.DictReader((folder / "comparison.csv").open()):
+            if row["kind"] == "model" and row["recipe"] in names:
+                mixer = names[row["recipe"]]
+            elif row["kind"] == "ground truth" and row["gap_note"] == GAP_TARGET:
+                mixer = "data"
+            else:
+                continue  # per-seed rows, other recipes, the other held-out row
+            for metric in ("CBS", "CBD", "IRS"):
+                rows.append({"tracks": tracks, "mixer": mixer, "metric": metric, "value": float(row[metric]),
+                             "low": float(row[f"{metric}_ci_low"]), "high": float(row[f"{metric}_ci_high"]), "songs": int(row["songs"])})
+        for row in csv.DictReader((folder / "paired.csv").open()):
+            if row["metric"].endswith("gap closed %") and row["recipe"] in names:
+                rows.append({"tracks": tracks, "mixer": names[row["recipe"]], "metric": row["metric"], "value": float(row["difference"]),
+                             "low": float(row["ci_low"]), "high": float(row["ci_high"]), "songs": int(row["pairs"])})
+    return rows
+
+
+def plot_against_tracks(axis, rows: list[dict], mixer: str, scale: float = 1.0) -> None:
+    """One mixer's line of ``rows`` (value, low, high) against S, its intervals as error bars, nudged sideways."""
+    rows = sorted(rows, key=lambda row: row["tracks"])
+    if not rows:
+        return
+    xs = [row["tracks"] * 2 ** (0.04 * DODGE[mixer]) for row in rows]
+    ys = [scale * row["value"] for row in rows]
+    errors = [[scale * (row["value"] - row["low"]) for row in rows], [scale * (row["high"] - row["value"]) for row in rows]]
+    axis.errorbar(xs, ys, yerr=errors, marker="o", capsize=3, label=mixer, color=COLOURS[mixer], linestyle="--" if mixer == "data" else "-")
+
+
 def figure(out: Path, counts: tuple[int, ...] = TRACKS) -> None:
+    """``OUT/scaling.png``: madmom's sync gap closed, CBS, CBD and IRS, the sync probe, the step time and the peak
+    memory against S, where each was measured; ``OUT/scaling.csv``: one row per S and mixer with all of them."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    # quality where it was measured; cost at every S of the study
-    measured = tuple(tracks for tracks in counts if (out / "quality" / f"tracks-{tracks}" / "probe.json").exists())
-    quality_table, cost_table = quality_rows(out, measured), cost_rows(out, counts)
-    figure_, (sync_axis, time_axis, memory_axis) = plt.subplots(1, 3, figsize=(15, 4.2))
-    for mixer in MIXERS:
-        rows = [row for row in quality_table if row["mixer"] == mixer]
-        xs = [row["tracks"] for row in rows]
-        ys = [100 * row["sync_fraction"] for row in rows]
-        errors = [[100 * (row["sync_fraction"] - row["low"]) for row in rows], [100 * (row["high"] - row["sync_fraction"]) for row in rows]]
-        sync_axis.errorbar(xs, ys, yerr=errors, marker="o", capsize=3, label=mixer)
+    probed = tuple(tracks for tracks in counts if (out / "quality" / f"tracks-{tracks}" / "probe.json").exists())
+    probe_table, madmom_table = quality_rows(out, probed), madmom_rows(out, counts)
+    cost_table = cost_rows(out, counts)
+    figure_, axes = plt.subplots(2, 4, figsize=(20, 8.4))
+    metric_axes = dict(zip(MADMOM_METRICS, [*axes[0], axes[1][0]]))
+    probe_axis, time_axis, memory_axis = axes[1][1:]
+    for mixer in ("data", *MIXERS):
+        for metric, axis in metric_axes.items():
+            plot_against_tracks(axis, [row for row in madmom_table if row["mixer"] == mixer and row["metric"] == metric], mixer)
+        if mixer == "data":
+            continue
+        plot_against_tracks(probe_axis, [{**row, "value": row["sync_fraction"]} for row in probe_table if row["mixer"] == mixer],
+                            mixer, scale=100.0)
         spent = sorted((row for row in cost_table if row["mixer"] == mixer), key=lambda row: row["tracks"])
-        time_axis.plot([row["tracks"] for row in spent], [row["fastest_ms"] / 1000 for row in spent], marker="o", label=mixer)
-        memory_axis.plot([row["tracks"] for row in spent], [row["peak_mib"] for row in spent], marker="o", label=mixer)
-    steps = sorted({row["steps"] for row in quality_table})
-    sync_axis.set(title=f"sync probe after {'/'.join(map(str, steps))} steps (% of the data's)", ylabel="% of the data's sync")
-    time_axis.set(title=f"one training step, {TRACK_CLIPS_PER_STEP} track-clips, 2 threads (fastest of 3)", ylabel="seconds")
+        for axis, values in ((time_axis, [row["fastest_ms"] / 1000 for row in spent]), (memory_axis, [row["peak_mib"] for row in spent])):
+            axis.plot([row["tracks"] for row in spent], values, marker="o", label=mixer, color=COLOURS[mixer])
+    songs = sorted({row["songs"] for row in madmom_table if row["metric"] == "CBS" and row["mixer"] != "data"})
+    for metric, axis in metric_axes.items():
+        higher = "lower is better" if metric in ("CBD", "IRS") else "higher is better"
+        axis.set(title=f"{metric} (madmom; {'/'.join(map(str, songs))} songs; {higher})",
+                 ylabel="% of the gap from no mixers to the data" if metric.endswith("%") else metric)
+    steps = "/".join(str(step) for step in sorted({row["steps"] for row in probe_table}))
+    probe_axis.set(title=f"sync probe{f' after {steps} steps' if steps else ''}", ylabel="% of the data's sync")
+    time_axis.set(title=f"training step, {TRACK_CLIPS_PER_STEP} track-clips, 2 threads (fastest of 3)", ylabel="seconds")
     memory_axis.set(title="peak memory of that step", ylabel="MiB")
-    for axis in (sync_axis, time_axis, memory_axis):
+    for axis in axes.flat:
         axis.set_xscale("log", base=2)
         axis.set_xticks(TRACKS, [str(tracks) for tracks in TRACKS])
+        axis.set_xlim(3.2, 20)
         axis.set_xlabel("tracks S")
         axis.grid(alpha=0.3)
-    sync_axis.axhline(0, color="grey", lw=0.8)
-    sync_axis.legend(fontsize=8)
+        if not axis.has_data():
+            axis.text(0.5, 0.5, "not measured", transform=axis.transAxes, ha="center", color="grey")
+    for axis in (*metric_axes.values(), probe_axis):
+        if axis.get_ylabel().startswith("%"):
+            axis.axhline(0, color="grey", lw=0.8)
+    metric_axes["CBS"].legend(fontsize=8)
     figure_.tight_layout()
-    figure_.savefig(out / "scaling.png", dpi=110)
-    spent = {(row["tracks"], row["mixer"]): row for row in cost_table}
-    with (out / "scaling.csv").open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["tracks", "mixer", "steps", "probe_songs", "sync_fraction", "sync_low", "sync_high", "data_sync", "step_ms_median",
-                         "step_ms_fastest", "peak_mib"])
-        for row in quality_table:
-            paid = spent.get((row["tracks"], row["mixer"]), {})
-            writer.writerow([row["tracks"], row["mixer"], row["steps"], row["songs"], f"{row['sync_fraction']:.3f}", f"{row['low']:.3f}",
-                             f"{row['high']:.3f}", f"{row['data_sync']:.3f}", paid.get("time_ms", ""), paid.get("fastest_ms", ""),
-                             paid.get("peak_mib", "")])
+    figure_.savefig(out / "scaling.png", dpi=100)
+    write_table(out / "scaling.csv", probe_table, madmom_table, cost_table)
     print(f"wrote {out / 'scaling.png'} and {out / 'scaling.csv'}")
+
+
+def write_table(path: Path, probe_table: list[dict], madmom_table: list[dict], cost_table: list[dict]) -> None:
+    """One row per (S, mixer) that anything was measured for; empty cells where it was not."""
+    keys = sorted({(row["tracks"], row["mixer"]) for row in (*probe_table, *madmom_table, *cost_table)},
+                  key=lambda key: (key[0], (*MIXERS, "data").index(key[1])))
+    probes = {(row["tracks"], row["mixer"]): row for row in probe_table}
+    costs = {(row["tracks"], row["mixer"]): row for row in cost_table}
+    scores = {(row["tracks"], row["mixer"], row["metric"]): row for row in madmom_table}
+    header = ["tracks", "mixer", "probe_steps", "probe_songs", "sync_fraction", "sync_low", "sync_high", "data_sync"]
+    for metric in MADMOM_METRICS:
+        stem = metric.replace(" gap closed %", "_gap_closed_percent")
+        header += [stem, f"{stem}_low", f"{stem}_high"]
+    header += ["madmom_songs", "step_ms_median", "step_ms_fastest", "peak_mib"]
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for tracks, mixer in keys:
+            probe, paid = probes.get((tracks, mixer)), costs.get((tracks, mixer), {})
+            cells = [tracks, mixer]
+            cells += ["", "", "", "", "", ""] if probe is None else [probe["steps"], probe["songs"], f"{probe['sync_fraction']:.3f}",
+                                                                   f"{probe['low']:.3f}", f"{probe['high']:.3f}", f"{probe['data_sync']:.3f}"]
+            for metric in MADMOM_METRICS:
+                score = scores.get((tracks, mixer, metric))
+                cells += ["", "", ""] if score is None else [f"{score['value']:.4g}", f"{score['low']:.4g}", f"{score['high']:.4g}"]
+            songs = scores.get((tracks, mixer, "CBS"))
+            cells += [songs["songs"] if songs else "", paid.get("time_ms", ""), paid.get("fastest_ms", ""), paid.get("peak_mib", "")]
+            writer.writerow(cells)
 
 
 def main() -> int:
