@@ -18,7 +18,8 @@ when its output exists, so a stopped study picks up where it was.
 Writes OUT/tempo.csv and OUT/tempo.png. The CSV has one row per arm, asked tempo and guidance: the mean
 relative tempo error, accuracy 1 and 2 with 95% song-bootstrap intervals, CBS and CBD. Each conditioned row
 also gives its relative error minus the unconditioned model's, song by song: both arms sample with seed 0, so
-song i starts from the same noise in both, as ``synctrack ablate`` pairs recipes. Two more rows score
+song i starts from the same noise in both, as ``synctrack ablate`` pairs recipes. Every asked row carries the
+chance level: the error of songs at a random tempo of the training range, which ignore what was asked. Two more rows score
 held-out songs, raw and through the front end, against their own known tempo: the error the beat tracker
 makes on songs whose tempo is right. The figure draws tempo error against guidance, one line per asked tempo,
 with the unconditioned model dotted and the held-out songs dashed.
@@ -92,6 +93,16 @@ def paired_difference(conditioned: np.ndarray, unconditioned: np.ndarray, draws:
     return interval(np.asarray(conditioned, float) - np.asarray(unconditioned, float), draws, seed)
 
 
+def chance_errors(asked: float, tempo_range: tuple[float, float] = TRAINING_RANGE, points: int = 4001) -> tuple[float, float]:
+    """The mean ``relative`` and ``relative_octave`` error of songs that ignore the asked tempo: each played at a
+    tempo drawn uniformly from ``tempo_range`` (as the synthetic world draws them) and read exactly. A conditioned
+    model's error near this level shows no effect of the condition, however the intervals look."""
+    from synctrack.eval.tempo import tempo_errors
+
+    errors = tempo_errors(np.linspace(*tempo_range, points), asked)
+    return float(errors["relative"].mean()), float(errors["relative_octave"].mean())
+
+
 def error_row(arm: str, asked: float, seen: bool, guidance: float | str, detected: np.ndarray, target,
               baseline: np.ndarray | None = None, folder: Path | None = None) -> dict:
     """One row of tempo.csv: the errors of the songs' tempi ``detected [N]`` against ``target`` (the asked
@@ -110,6 +121,7 @@ def error_row(arm: str, asked: float, seen: bool, guidance: float | str, detecte
         nothing if reference is None else paired_difference(errors["relative"], reference["relative"]))
     row["octave_minus_unconditioned"], row["octave_difference_low"], row["octave_difference_high"] = (
         nothing if reference is None else paired_difference(errors["relative_octave"], reference["relative_octave"]))
+    row["chance_relative"], row["chance_relative_octave"] = nothing[:2] if np.isnan(asked) else chance_errors(asked)
     row["CBS"], row["CBD"] = nothing[:2] if folder is None else (metric(folder, "cbs"), metric(folder, "cbd"))
     return row
 
@@ -179,7 +191,7 @@ def main() -> int:
 def summary(rows: list[dict]) -> str:
     """One line per row: the arm, asked tempo, guidance, tempo error against the unconditioned model, CBS, CBD."""
     lines = ["asked  arm            guidance  songs  median BPM  tempo error            minus unconditioned        "
-             "octave error          minus unconditioned        acc1   acc2   CBS    CBD"]
+             "octave error          minus unconditioned        chance (tempo, octave)  acc1   acc2   CBS    CBD"]
     for row in rows:
         difference = ("" if row["arm"] != "conditioned" else
                       f"{100 * row['relative_minus_unconditioned']:+6.1f} "
@@ -188,11 +200,12 @@ def summary(rows: list[dict]) -> str:
         octave = ("" if row["arm"] != "conditioned" else
                   f"{100 * row['octave_minus_unconditioned']:+6.1f} "
                   f"[{100 * row['octave_difference_low']:+.1f}, {100 * row['octave_difference_high']:+.1f}]")
+        chance = "" if np.isnan(row["asked_bpm"]) else f"{100 * row['chance_relative']:5.1f}%, {100 * row['chance_relative_octave']:5.1f}%"
         lines.append(f"{asked:>5}  {row['arm']:<13}  {str(row['guidance']):>8}  {row['songs']:5d}  "
                      f"{row['median_detected_bpm']:10.1f}  {100 * row['relative']:5.1f}% "
                      f"[{100 * row['relative_low']:.1f}, {100 * row['relative_high']:.1f}]  {difference:<25}  "
                      f"{100 * row['relative_octave']:5.1f}% "
-                     f"[{100 * row['relative_octave_low']:.1f}, {100 * row['relative_octave_high']:.1f}]  {octave:<25}  "
+                     f"[{100 * row['relative_octave_low']:.1f}, {100 * row['relative_octave_high']:.1f}]  {octave:<25}  {chance:<22}  "
                      f"{row['accuracy1']:.2f}   {row['accuracy2']:.2f}   {row['CBS']:.3f}  {row['CBD']:.3f}")
     return "\n".join(lines)
 

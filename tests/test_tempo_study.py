@@ -54,7 +54,8 @@ def test_summary_and_figure(study, tmp_path):
                      "relative_high": 0.4, "accuracy1": 0.1, "accuracy2": 0.2, "relative_minus_unconditioned": np.nan,
                      "difference_low": np.nan, "difference_high": np.nan, "relative_octave": 0.1,
                      "relative_octave_low": 0.05, "relative_octave_high": 0.15, "octave_minus_unconditioned": np.nan,
-                     "octave_difference_low": np.nan, "octave_difference_high": np.nan, "CBS": 0.5, "CBD": 0.2})
+                     "octave_difference_low": np.nan, "octave_difference_high": np.nan, "chance_relative": 0.25,
+                     "chance_relative_octave": 0.175, "CBS": 0.5, "CBD": 0.2})
         for scale in (1.0, 2.0, 4.0):
             rows.append({**rows[-1], "arm": "conditioned", "guidance": scale, "relative": 0.05 / scale,
                          "relative_low": 0.02 / scale, "relative_high": 0.08 / scale,
@@ -65,9 +66,23 @@ def test_summary_and_figure(study, tmp_path):
     text = study.summary(rows)
     assert len(text.splitlines()) == 1 + len(rows)
     assert "-27.5 [-30.0, -20.0]" in text  # guidance 2: (0.025 - 0.3) in percent, with its interval
+    assert " 25.0%,  17.5%" in text.splitlines()[1]  # the chance level beside each asked row
     assert text.splitlines()[-1].split()[:2] == ["own", "held-out"]  # scored against each song's own tempo
     study.draw(rows, tmp_path / "tempo.png")
     assert (tmp_path / "tempo.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_chance_error_of_a_random_tempo_matches_its_closed_form(study):
+    # E|U - a| / a for U uniform on [l, h] and l <= a <= h: ((a - l)^2 + (h - a)^2) / (2 (h - l) a)
+    low, high = study.TRAINING_RANGE
+    for asked in (90.0, 115.0, 140.0):
+        relative, octave = study.chance_errors(asked)
+        assert relative == pytest.approx(((asked - low) ** 2 + (high - asked) ** 2) / (2 * (high - low) * asked), rel=1e-3)
+        assert 0 < octave <= relative  # forgiving the metrical level can only lower the error
+    # asked at twice a narrow range: half the asked tempo is the nearest level, so only U's spread around it is left
+    relative, octave = study.chance_errors(230.0, (114.0, 116.0))
+    assert relative == pytest.approx(0.5, abs=0.005)
+    assert octave == pytest.approx(0.5 / 115.0, rel=1e-2)  # E|U - 115| / 115 with U uniform on [114, 116]
 
 
 def test_the_reference_is_the_unconditioned_run_or_the_null_branch(study):
