@@ -71,15 +71,23 @@ def allowed_lags(frames: int, lag_range: tuple[int, int], device: torch.device |
 
 
 def autocorrelation_aggregate(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, lag_range: tuple[int, int],
-                              top_k: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                              top_k: int, lag_bias: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Sum of ``v`` shifted by each row's ``top_k`` best-correlated lags in ``+-lag_range``, softmax-weighted.
 
     ``q``, ``k`` ``[N, Cqk, T, F]``, ``v`` ``[N, C, T, F]`` -> ``(out [N, C, T, F], lags [N, K], weights [N, K])``.
-    The lag choice is not differentiable; the weights are (through ``q`` and ``k``), and so is ``out`` through ``v``.
+    ``lag_bias`` ``[N, high - low + 1]``, one value per lag magnitude ``low .. high`` (the same for ``+tau`` and
+    ``-tau``), is added to each row's correlations before the lags are chosen and weighted: a prior on the period
+    from outside the clip (a condition such as tempo). The lag choice is not differentiable; the weights are
+    (through ``q``, ``k`` and ``lag_bias``), and so is ``out`` through ``v``.
     """
     frames = q.shape[2]
     candidates = allowed_lags(frames, lag_range, q.device)  # [L]
     scores = lag_correlation(q, k)[:, candidates + frames - 1]  # [N, L]
+    if lag_bias is not None:
+        magnitudes = lag_range[1] - lag_range[0] + 1
+        if lag_bias.shape != (q.shape[0], magnitudes):
+            raise ValueError(f"lag_bias must be [N, high - low + 1] = {[q.shape[0], magnitudes]}, got {list(lag_bias.shape)}")
+        scores = scores + lag_bias[:, candidates.abs() - lag_range[0]].to(scores.dtype)
     best, picked = scores.topk(min(top_k, candidates.numel()), dim=1)  # [N, K]
     lags = candidates[picked]
     weights = best.softmax(dim=1)

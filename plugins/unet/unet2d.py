@@ -49,6 +49,8 @@ class Stage(nn.ModuleList):
                     x = layer(x, track_mask, context)
             elif isinstance(layer, MixerBlock):
                 x = layer(x, track_mask)
+            elif isinstance(layer, PulseBlock) and layer.steer is not None:
+                x = layer(x, embedding)
             else:
                 x = layer(x)
         return x
@@ -77,6 +79,8 @@ class UNet2D(Denoiser):
     autocorrelation over time picks each track's ``pulse_top_k`` best lags within ``pulse_lags`` (frames of the
     input grid, ``[low, high]``; divided by each level's factor) and reinforces the features one period away,
     so a track can keep a steady beat. Off in the paper's recipes; not a mixer, so a no-mixer ablation keeps it.
+    ``pulse_steering`` lets each pulse block read the ResBlocks' embedding (timestep, and the song conditions of
+    the ``timestep`` slot) as a bias on its lags: how a tempo condition can set the period directly.
     """
 
     pretrained_component = "unet"
@@ -106,6 +110,7 @@ class UNet2D(Denoiser):
         pulse_block_levels: list[int] = (),
         pulse_lags: tuple[int, int] = (8, 40),
         pulse_top_k: int = 4,
+        pulse_steering: bool = False,
         dropout: float = 0.0,
         norm_groups: int = 32,
         attention_backend: str | None = None,
@@ -178,7 +183,7 @@ class UNet2D(Denoiser):
                 return MixerBlock([mixer(dim=spec.in_channels) for mixer in mixer_block_mixers])
             if spec.kind == "pulse":  # the lags in this level's frames
                 return PulseBlock(spec.in_channels, level_lags(pulse_lags, spec.factor), top_k=pulse_top_k,
-                                  norm_groups=norm_groups)
+                                  norm_groups=norm_groups, steer_dim=embedding_dim if pulse_steering else None)
             return AttentionBlock(
                 spec.in_channels,
                 head_dim=spec.in_channels // attention_heads if attention_heads else head_dim,

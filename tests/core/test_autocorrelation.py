@@ -77,6 +77,24 @@ def test_rows_choose_their_own_lags():
     assert all(lag % 9 == 0 for lag in lags[1].tolist())  # +-9 (18 is out of range) for the second
 
 
+def test_a_lag_bias_moves_the_choice_and_the_weights_as_the_naive_sums_give():
+    """A bias per lag magnitude joins each row's correlations: a strong one picks its period over the clip's own."""
+    frames = 48
+    rows = torch.zeros(2, 1, frames, 1)
+    rows[:, :, ::5] = 1.0  # both rows pulse every 5 frames
+    centred = rows - rows.mean(2, keepdim=True)
+    bias = torch.zeros(2, 12 - 4 + 1)
+    bias[1, 9 - 4] = 10.0  # row 1 is told its period is 9 frames
+    out, lags, weights = autocorrelation_aggregate(centred, centred, rows, (4, 12), top_k=2, lag_bias=bias)
+    assert all(lag % 5 == 0 for lag in lags[0].tolist())  # no bias: the clip's own period
+    assert sorted(lags[1].tolist()) == [-9, 9]  # the biased period, both ways
+    scores = torch.stack([naive_correlation(centred, centred, lag)[1] + 10.0 for lag in (-9, 9)])
+    torch.testing.assert_close(weights[1].sort().values, scores.softmax(0).sort().values)
+    torch.testing.assert_close(out, naive_delay_sum(rows, lags, weights))
+    with pytest.raises(ValueError, match=r"lag_bias must be \[N, high - low \+ 1\] = \[2, 9\], got \[2, 8\]"):
+        autocorrelation_aggregate(centred, centred, rows, (4, 12), top_k=2, lag_bias=bias[:, 1:])
+
+
 def test_the_lag_range_is_checked_against_the_clip():
     assert allowed_lags(10, (2, 40)).tolist() == [-8, -7, -6, -5, -4, -3, -2, 2, 3, 4, 5, 6, 7, 8]
     with pytest.raises(ValueError, match=r"lag range \[12, 40\] leaves no lag for 10 frames"):

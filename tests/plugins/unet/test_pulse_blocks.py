@@ -82,6 +82,49 @@ def test_a_fresh_block_gets_a_gradient_in_a_trained_unet(randomized):
         assert block.qkv.weight.grad is not None
 
 
+def test_fresh_steering_gives_exactly_the_unsteered_unet(randomized):
+    steered, plain = with_pulse(MIXERS["synctrack"], pulse_steering=True), with_pulse(MIXERS["synctrack"])
+    randomized(plain)
+    state = plain.state_dict()
+    for block_name, block in steered.named_modules():
+        if type(block).__name__ == "PulseBlock":  # as built: the steering map starts at zero
+            assert not block.steer[1].weight.any() and not block.steer[1].bias.any()
+            state.update({f"{block_name}.steer.1.{key}": value for key, value in block.steer[1].state_dict().items()})
+    steered.load_state_dict(state)
+    x, levels, info = inputs()
+    with torch.no_grad():
+        assert torch.equal(steered(x, levels, info), plain(x, levels, info))
+
+
+def test_steering_reads_the_embedding_per_song_and_learns_from_the_first_step(randomized):
+    model = with_pulse(pulse_steering=True, randomize=randomized).train()
+    blocks = pulse_blocks(model)
+    for block in blocks:  # as built: a zero map, which must still get a gradient
+        torch.nn.init.zeros_(block.steer[1].weight)
+        torch.nn.init.zeros_(block.steer[1].bias)
+    x, levels, info = inputs()
+    model(x, levels, info).square().mean().backward()
+    assert all(block.steer[1].weight.grad.abs().sum() > 0 for block in blocks)
+    model.eval()
+    with torch.no_grad():
+        flat = model(x, levels, info)
+        for block in blocks:  # a weight and no bias: whatever changes comes from the embedding
+            torch.nn.init.normal_(block.steer[1].weight, std=5.0)
+        steered = model(x, levels, info)
+    assert not torch.allclose(flat, steered)
+    assert_songs_isolated(model)
+
+
+def test_a_steered_block_needs_the_embedding_and_an_unsteered_one_refuses_it():
+    steered = pulse_blocks(with_pulse(pulse_steering=True))[0]
+    plain = pulse_blocks(with_pulse())[0]
+    x = torch.randn(2, steered.norm.num_channels, 8, 4)
+    with pytest.raises(ValueError, match="a steered PulseBlock needs the embedding"):
+        steered(x)
+    with pytest.raises(ValueError, match="an unsteered one takes none"):
+        plain(x, torch.randn(2, 64))
+
+
 def test_a_level_the_unet_does_not_have_is_a_recipe_problem_naming_its_levels():
     with pytest.raises((RecipeError, ValueError), match=r"pulse_block_levels \[4\] .*factors are \[1, 2\]"):
         with_pulse(levels=[1, 4])
