@@ -4,12 +4,13 @@ a pulse, the same tracks shifted apart peak elsewhere and keep it, clicks at ran
 from __future__ import annotations
 
 import csv
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+
+from commands import load_benchmark
 
 RATE = 16000
 HOP = 512  # 32 ms frames: the bench front end
@@ -17,11 +18,7 @@ HOP = 512  # 32 ms frames: the bench front end
 
 @pytest.fixture(scope="module")
 def script():
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "onset_structure.py"
-    spec = importlib.util.spec_from_file_location("onset_structure", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("onset_structure")
 
 
 def click_track(onset_frames, seconds=5.12, seed=0) -> np.ndarray:

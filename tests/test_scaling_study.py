@@ -6,10 +6,11 @@ the tables are written by hand, so each number the study reports can be traced t
 from __future__ import annotations
 
 import csv
-import importlib.util
 from pathlib import Path
 
 import pytest
+
+from commands import load_benchmark
 
 COMPARISON_HEADER = ["recipe", "kind", "songs", "gap_note"] + [
     f"{metric}{suffix}" for metric in ("IRS", "CBS", "CBD") for suffix in ("", "_ci_low", "_ci_high")]
@@ -17,11 +18,7 @@ COMPARISON_HEADER = ["recipe", "kind", "songs", "gap_note"] + [
 
 @pytest.fixture(scope="module")
 def study():
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "scaling_study.py"
-    spec = importlib.util.spec_from_file_location("scaling_study", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("scaling_study")
 
 
 def comparison_row(recipe: str, kind: str, songs: int, cbs: float, note: str = "") -> dict:

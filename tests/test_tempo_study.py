@@ -4,22 +4,18 @@ The sampling and scoring it drives are `synctrack sample` and `synctrack eval`, 
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from synctrack.eval.tempo import tempo_errors
+from commands import load_benchmark
 
 
 @pytest.fixture(scope="module")
 def study():
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "tempo_study.py"
-    spec = importlib.util.spec_from_file_location("tempo_study", script)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("tempo_study")
 
 
 def test_interval_leaves_out_songs_without_a_tempo(study):
