@@ -106,6 +106,47 @@ def quality(out: Path, steps: int, songs: int, madmom: bool, counts: tuple[int, 
                 "--songs", str(songs), "--json", str(probe))
 
 
+def side_by_side_rows(out: Path, counts: tuple[int, ...] = TRACKS) -> list[dict]:
+    """``[{tracks, mixer, seconds_per_step, steps, vs_no_mixers}]``: each S's arms' training step time while all
+    four ran at once (one thread each, same start), a cost measured under equal load, unlike the sweeps' repeats.
+
+    The window runs from the wall time the last arm passed its mixers' first step to the time the first arm
+    finished, read from each ``log.jsonl`` (``elapsed_seconds``, and ``steps_per_second``, the trainer's running
+    rate of ``train_step`` alone, probes left out); the step time is the median of ``1 / steps_per_second`` there.
+    An S without four trained arms is skipped.
+    """
+    rows = []
+    for tracks in counts:
+        logs, joins = {}, []
+        for mixer in MIXERS:
+            run_ = out / "quality" / f"tracks-{tracks}" / recipe_name(recipe(tracks, mixer)) / "run"
+            if (run_ / "log.jsonl").exists():
+                logs[mixer] = [row for row in map(json.loads, (run_ / "log.jsonl").read_text().splitlines()) if "steps_per_second" in row]
+                joins.append(next((row["elapsed_seconds"] for row in logs[mixer] if row["step"] > mixers_join(run_)), float("inf")))
+        if len(logs) < len(MIXERS):
+            continue
+        joined = max(joins)
+        first_done = min(log[-1]["elapsed_seconds"] for log in logs.values())
+        times = {mixer: [1.0 / row["steps_per_second"] for row in log if joined <= row["elapsed_seconds"] <= first_done]
+                 for mixer, log in logs.items()}
+        if not all(times.values()):
+            continue  # no stretch where all four ran with their mixers on
+        median = {mixer: float(np.median(values)) for mixer, values in times.items()}
+        rows += [{"tracks": tracks, "mixer": mixer, "seconds_per_step": median[mixer], "log_rows": len(times[mixer]),
+                  "vs_no_mixers": median[mixer] / median["no-mixers"]} for mixer in MIXERS]
+    return rows
+
+
+def mixers_join(run: Path) -> int:
+    """The step at which a run's mixers joined, from the recipe the run saved: ``train.mixers_from_step``, a
+    float being a fraction of ``train.steps`` (the trainer's rule); 0 for a run that trained them from the start."""
+    from synctrack.recipe import load_recipe
+
+    saved = load_recipe(run / "recipe.yaml")
+    start = saved.get("train.mixers_from_step") or 0
+    return int(start * saved.get("train.steps")) if isinstance(start, float) else int(start)
+
+
 def bootstrap_interval(values: list[float]) -> tuple[float, float]:
     """A 95% percentile interval of the mean over songs (synctrack eval's bootstrap)."""
     from synctrack.eval import bootstrap_ci
@@ -184,10 +225,11 @@ def figure(out: Path, counts: tuple[int, ...] = TRACKS) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
     probed = tuple(tracks for tracks in counts if (out / "quality" / f"tracks-{tracks}" / "probe.json").exists())
     probe_table, madmom_table = quality_rows(out, probed), madmom_rows(out, counts)
-    cost_table = cost_rows(out, counts)
+    cost_table, loaded_table = cost_rows(out, counts), side_by_side_rows(out, counts)
     figure_, axes = plt.subplots(2, 4, figsize=(20, 8.4))
     metric_axes = dict(zip(MADMOM_METRICS, [*axes[0], axes[1][0]]))
     probe_axis, time_axis, memory_axis = axes[1][1:]
@@ -199,8 +241,13 @@ def figure(out: Path, counts: tuple[int, ...] = TRACKS) -> None:
         plot_against_tracks(probe_axis, [{**row, "value": row["sync_fraction"]} for row in probe_table if row["mixer"] == mixer],
                             mixer, scale=100.0)
         spent = sorted((row for row in cost_table if row["mixer"] == mixer), key=lambda row: row["tracks"])
-        for axis, values in ((time_axis, [row["fastest_ms"] / 1000 for row in spent]), (memory_axis, [row["peak_mib"] for row in spent])):
-            axis.plot([row["tracks"] for row in spent], values, marker="o", label=mixer, color=COLOURS[mixer])
+        alone = {row["tracks"]: row["fastest_ms"] for row in cost_table if row["mixer"] == "no-mixers"}
+        time_axis.plot([row["tracks"] for row in spent], [row["fastest_ms"] / alone[row["tracks"]] for row in spent], marker="o",
+                       color=COLOURS[mixer])
+        memory_axis.plot([row["tracks"] for row in spent], [row["peak_mib"] for row in spent], marker="o", label=mixer, color=COLOURS[mixer])
+        loaded = sorted((row for row in loaded_table if row["mixer"] == mixer), key=lambda row: row["tracks"])
+        time_axis.plot([row["tracks"] for row in loaded], [row["vs_no_mixers"] for row in loaded], marker="s", linestyle="none",
+                       markerfacecolor="none", markersize=9, color=COLOURS[mixer])
     songs = sorted({row["songs"] for row in madmom_table if row["metric"] == "CBS" and row["mixer"] != "data"})
     for metric, axis in metric_axes.items():
         higher = "lower is better" if metric in ("CBD", "IRS") else "higher is better"
@@ -208,7 +255,7 @@ def figure(out: Path, counts: tuple[int, ...] = TRACKS) -> None:
                  ylabel="% of the gap from no mixers to the data" if metric.endswith("%") else metric)
     steps = "/".join(str(step) for step in sorted({row["steps"] for row in probe_table}))
     probe_axis.set(title=f"sync probe{f' after {steps} steps' if steps else ''}", ylabel="% of the data's sync")
-    time_axis.set(title=f"training step, {TRACK_CLIPS_PER_STEP} track-clips, 2 threads (fastest of 3)", ylabel="seconds")
+    time_axis.set(title=f"training step time, {TRACK_CLIPS_PER_STEP} track-clips a step", ylabel="x no mixers at the same S")
     memory_axis.set(title="peak memory of that step", ylabel="MiB")
     for axis in axes.flat:
         axis.set_xscale("log", base=2)
@@ -222,24 +269,29 @@ def figure(out: Path, counts: tuple[int, ...] = TRACKS) -> None:
         if axis.get_ylabel().startswith("%"):
             axis.axhline(0, color="grey", lw=0.8)
     metric_axes["CBS"].legend(fontsize=8)
+    time_axis.legend(handles=[Line2D([], [], marker="o", color="grey", label="bench model sweep, 2 threads, fastest of 3"),
+                              Line2D([], [], marker="s", markerfacecolor="none", linestyle="none", color="grey",
+                                     label="the four trainings side by side, 1 thread each")], fontsize=8)
     figure_.tight_layout()
     figure_.savefig(out / "scaling.png", dpi=100)
-    write_table(out / "scaling.csv", probe_table, madmom_table, cost_table)
+    write_table(out / "scaling.csv", probe_table, madmom_table, cost_table, loaded_table)
     print(f"wrote {out / 'scaling.png'} and {out / 'scaling.csv'}")
 
 
-def write_table(path: Path, probe_table: list[dict], madmom_table: list[dict], cost_table: list[dict]) -> None:
+def write_table(path: Path, probe_table: list[dict], madmom_table: list[dict], cost_table: list[dict],
+                loaded_table: list[dict] = ()) -> None:
     """One row per (S, mixer) that anything was measured for; empty cells where it was not."""
-    keys = sorted({(row["tracks"], row["mixer"]) for row in (*probe_table, *madmom_table, *cost_table)},
+    keys = sorted({(row["tracks"], row["mixer"]) for row in (*probe_table, *madmom_table, *cost_table, *loaded_table)},
                   key=lambda key: (key[0], (*MIXERS, "data").index(key[1])))
     probes = {(row["tracks"], row["mixer"]): row for row in probe_table}
     costs = {(row["tracks"], row["mixer"]): row for row in cost_table}
+    loaded = {(row["tracks"], row["mixer"]): row for row in loaded_table}
     scores = {(row["tracks"], row["mixer"], row["metric"]): row for row in madmom_table}
     header = ["tracks", "mixer", "probe_steps", "probe_songs", "sync_fraction", "sync_low", "sync_high", "data_sync"]
     for metric in MADMOM_METRICS:
         stem = metric.replace(" gap closed %", "_gap_closed_percent")
         header += [stem, f"{stem}_low", f"{stem}_high"]
-    header += ["madmom_songs", "step_ms_median", "step_ms_fastest", "peak_mib"]
+    header += ["madmom_songs", "step_ms_median", "step_ms_fastest", "peak_mib", "training_step_s_side_by_side", "side_by_side_vs_no_mixers"]
     with path.open("w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(header)
@@ -253,6 +305,8 @@ def write_table(path: Path, probe_table: list[dict], madmom_table: list[dict], c
                 cells += ["", "", ""] if score is None else [f"{score['value']:.4g}", f"{score['low']:.4g}", f"{score['high']:.4g}"]
             songs = scores.get((tracks, mixer, "CBS"))
             cells += [songs["songs"] if songs else "", paid.get("time_ms", ""), paid.get("fastest_ms", ""), paid.get("peak_mib", "")]
+            training = loaded.get((tracks, mixer))
+            cells += ["", ""] if training is None else [f"{training['seconds_per_step']:.3f}", f"{training['vs_no_mixers']:.3f}"]
             writer.writerow(cells)
 
 

@@ -6,6 +6,7 @@ the tables are written by hand, so each number the study reports can be traced t
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -79,3 +80,38 @@ def test_figure_and_table_carry_what_was_measured_and_leave_the_rest_empty(study
     assert float(table["8", "data"]["CBS"]) == pytest.approx(0.7)
     assert table["8", "synctrack"]["step_ms_fastest"] == ""  # no cost sweep in this folder
     assert table["8", "synctrack"]["sync_fraction"] == ""  # no probe either
+
+
+def write_log(run: Path, rows: list[tuple[int, float, float]]) -> None:
+    """A run folder whose trainer logged ``(step, elapsed seconds, seconds per step)`` rows, its mixers joining at
+    step 30 of 100, with a probe row (no rate) every 50 steps."""
+    run.mkdir(parents=True)
+    (run / "recipe.yaml").write_text(f"name: {run.parent.name}\ntrain: {{steps: 100, mixers_from_step: 0.3}}\n")
+    lines = []
+    for step, elapsed, pace in rows:
+        lines.append({"step": step, "loss": 0.1, "steps_per_second": 1.0 / pace, "elapsed_seconds": elapsed})
+        if step % 50 == 0:
+            lines.append({"step": step, "event": "probe", "sync": 0.1})
+    (run / "log.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+
+def test_side_by_side_step_times_come_from_the_window_where_all_four_ran_with_mixers(study, tmp_path):
+    folder = tmp_path / "quality" / "tracks-8"
+    names = {mixer: study.recipe_name(study.recipe(8, mixer)) for mixer in study.MIXERS}
+    before = [(10, 10.0, 1.0), (20, 20.0, 1.0), (30, 30.0, 1.0)]  # the per-track stage: every arm alike
+    write_log(folder / names["no-mixers"] / "run", [*before, (40, 40.0, 1.0), (50, 50.0, 1.0), (60, 60.0, 1.0), (70, 70.0, 1.0)])
+    # the others speed up once no-mixers has finished at 70 s: those rows lie outside the window
+    write_log(folder / names["time-only"] / "run", [*before, (40, 42.0, 1.2), (50, 54.0, 1.2), (60, 66.0, 1.2), (70, 78.0, 0.3),
+                                                    (80, 81.0, 0.3), (90, 84.0, 0.3), (100, 87.0, 0.3)])
+    write_log(folder / names["synctrack"] / "run", [*before, (40, 50.0, 2.0), (50, 70.0, 2.0), (60, 75.0, 0.5), (70, 80.0, 0.5),
+                                                    (80, 85.0, 0.5), (90, 90.0, 0.5), (100, 95.0, 0.5)])
+    write_log(folder / names["mix-attention"] / "run", [*before, (40, 45.0, 1.5), (50, 60.0, 1.5), (60, 72.0, 0.3), (70, 75.0, 0.3),
+                                                        (80, 78.0, 0.3), (90, 81.0, 0.3), (100, 84.0, 0.3)])
+    rows = {row["mixer"]: row for row in study.side_by_side_rows(tmp_path, (4, 8))}
+    assert {row["tracks"] for row in rows.values()} == {8}  # S = 4 has no trainings here: left out
+    # the window runs from 50 s (synctrack's first row past its mixers' join, the last arm's) to 70 s (no-mixers done)
+    assert rows["no-mixers"]["seconds_per_step"] == pytest.approx(1.0)
+    assert rows["time-only"]["seconds_per_step"] == pytest.approx(1.2)
+    assert rows["synctrack"]["vs_no_mixers"] == pytest.approx(2.0)
+    assert rows["mix-attention"]["vs_no_mixers"] == pytest.approx(1.5)
+    assert [rows[mixer]["log_rows"] for mixer in study.MIXERS] == [3, 2, 2, 1]
