@@ -171,7 +171,7 @@ def quality_rows(out: Path, counts: tuple[int, ...] = TRACKS) -> list[dict]:
     return rows
 
 
-MADMOM_METRICS = ("CBS gap closed %", "CBD gap closed %", "CBS", "CBD", "IRS")
+MADMOM_METRICS = ("CBS gap closed %", "CBD gap closed %", "CBS", "CBD", "IRS")  # "... gap closed %": paired.csv's names
 GAP_TARGET = "target"  # the gap_note of the held-out row the sync gap is closed towards (synctrack ablate)
 COLOURS = {"no-mixers": "tab:blue", "time-only": "tab:orange", "synctrack": "tab:green", "mix-attention": "tab:red", "data": "black"}
 DODGE = {"no-mixers": -1.5, "time-only": -0.5, "synctrack": 0.5, "mix-attention": 1.5, "data": 0.0}  # so intervals at one S do not hide each other
@@ -250,8 +250,8 @@ def figure(out: Path, counts: tuple[int, ...] = TRACKS) -> None:
                        markerfacecolor="none", markersize=9, color=COLOURS[mixer])
     songs = sorted({row["songs"] for row in madmom_table if row["metric"] == "CBS" and row["mixer"] != "data"})
     for metric, axis in metric_axes.items():
-        higher = "lower is better" if metric in ("CBD", "IRS") else "higher is better"
-        axis.set(title=f"{metric} (madmom; {'/'.join(map(str, songs))} songs; {higher})",
+        better = "lower is better" if metric in ("CBD", "IRS") else "higher is better"
+        axis.set(title=f"{metric}, {better} (madmom, {'/'.join(map(str, songs))} songs)",
                  ylabel="% of the gap from no mixers to the data" if metric.endswith("%") else metric)
     steps = "/".join(str(step) for step in sorted({row["steps"] for row in probe_table}))
     probe_axis.set(title=f"sync probe{f' after {steps} steps' if steps else ''}", ylabel="% of the data's sync")
@@ -262,6 +262,7 @@ def figure(out: Path, counts: tuple[int, ...] = TRACKS) -> None:
         axis.set_xticks(TRACKS, [str(tracks) for tracks in TRACKS])
         axis.set_xlim(3.2, 20)
         axis.set_xlabel("tracks S")
+        axis.title.set_fontsize(10)
         axis.grid(alpha=0.3)
         if not axis.has_data():
             axis.text(0.5, 0.5, "not measured", transform=axis.transAxes, ha="center", color="grey")
