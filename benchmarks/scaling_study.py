@@ -107,7 +107,7 @@ def quality(out: Path, steps: int, songs: int, madmom: bool, counts: tuple[int, 
 
 
 def side_by_side_rows(out: Path, counts: tuple[int, ...] = TRACKS) -> list[dict]:
-    """``[{tracks, mixer, seconds_per_step, steps, vs_no_mixers}]``: each S's arms' training step time while all
+    """``[{tracks, mixer, seconds_per_step, log_rows, vs_no_mixers}]``: each S's arms' training step time while all
     four ran at once (one thread each, same start), a cost measured under equal load, unlike the sweeps' repeats.
 
     The window runs from the wall time the last arm passed its mixers' first step to the time the first arm
@@ -122,7 +122,8 @@ def side_by_side_rows(out: Path, counts: tuple[int, ...] = TRACKS) -> list[dict]
             run_ = out / "quality" / f"tracks-{tracks}" / recipe_name(recipe(tracks, mixer)) / "run"
             if (run_ / "log.jsonl").exists():
                 logs[mixer] = [row for row in map(json.loads, (run_ / "log.jsonl").read_text().splitlines()) if "steps_per_second" in row]
-                joins.append(next((row["elapsed_seconds"] for row in logs[mixer] if row["step"] > mixers_join(run_)), float("inf")))
+                join = mixers_join(run_)
+                joins.append(next((row["elapsed_seconds"] for row in logs[mixer] if row["step"] > join), float("inf")))
         if len(logs) < len(MIXERS):
             continue
         joined = max(joins)
@@ -230,6 +231,7 @@ def figure(out: Path, counts: tuple[int, ...] = TRACKS) -> None:
     probed = tuple(tracks for tracks in counts if (out / "quality" / f"tracks-{tracks}" / "probe.json").exists())
     probe_table, madmom_table = quality_rows(out, probed), madmom_rows(out, counts)
     cost_table, loaded_table = cost_rows(out, counts), side_by_side_rows(out, counts)
+    alone = {row["tracks"]: row["fastest_ms"] for row in cost_table if row["mixer"] == "no-mixers"}
     figure_, axes = plt.subplots(2, 4, figsize=(20, 8.4))
     metric_axes = dict(zip(MADMOM_METRICS, [*axes[0], axes[1][0]]))
     probe_axis, time_axis, memory_axis = axes[1][1:]
@@ -241,7 +243,6 @@ def figure(out: Path, counts: tuple[int, ...] = TRACKS) -> None:
         plot_against_tracks(probe_axis, [{**row, "value": row["sync_fraction"]} for row in probe_table if row["mixer"] == mixer],
                             mixer, scale=100.0)
         spent = sorted((row for row in cost_table if row["mixer"] == mixer), key=lambda row: row["tracks"])
-        alone = {row["tracks"]: row["fastest_ms"] for row in cost_table if row["mixer"] == "no-mixers"}
         time_axis.plot([row["tracks"] for row in spent], [row["fastest_ms"] / alone[row["tracks"]] for row in spent], marker="o",
                        color=COLOURS[mixer])
         memory_axis.plot([row["tracks"] for row in spent], [row["peak_mib"] for row in spent], marker="o", label=mixer, color=COLOURS[mixer])
